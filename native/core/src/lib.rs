@@ -1,0 +1,1 @@
+//! sigma-core: placeholder crate root, replaced by the engine.
