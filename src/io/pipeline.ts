@@ -1,0 +1,105 @@
+/**
+ * The one data path: source → engine → sinks, with acknowledgements flowing
+ * back (DESIGN.md "One path for data").
+ *
+ * Invariants:
+ * - at most `maxInFlight` batches are unacknowledged; `emit` waits beyond
+ *   that, which is how backpressure reaches every source;
+ * - batches reach sinks in the order they were emitted, whatever order the
+ *   engine finishes them in, so output order is the input order;
+ * - a batch's source ack settles once, after every sink settled its child ack,
+ *   with the worst status; an evaluation error fails the ack (never drops it).
+ */
+
+import type { Batch } from "../batch/batch.ts";
+import { Ack, AckLedger } from "./ack.ts";
+import type { EvalResult } from "./result.ts";
+import type { Sink } from "./sink.ts";
+import type { Source, SourceContext } from "./source.ts";
+
+export interface Evaluator {
+  evaluate(batch: Batch): Promise<EvalResult>;
+}
+
+export interface PipelineObserver {
+  onResult?(result: EvalResult): void;
+  onError?(error: unknown): void;
+}
+
+export interface PipelineOptions {
+  maxInFlight: number;
+  signal: AbortSignal;
+  observer?: PipelineObserver;
+}
+
+export interface PipelineOutcome {
+  batches: number;
+  failedBatches: number;
+  ledger: AckLedger;
+}
+
+export async function runPipeline(
+  source: Source,
+  evaluator: Evaluator,
+  sinks: readonly Sink[],
+  options: PipelineOptions,
+): Promise<PipelineOutcome> {
+  const ledger = new AckLedger();
+  let inFlight = 0;
+  let batches = 0;
+  let failedBatches = 0;
+  let waiters: (() => void)[] = [];
+  let ordered: Promise<void> = Promise.resolve();
+
+  const release = (): void => {
+    inFlight--;
+    const wake = waiters;
+    waiters = [];
+    for (const w of wake) w();
+  };
+
+  const emit = async (batch: Batch, sourceAck: Ack): Promise<void> => {
+    while (inFlight >= options.maxInFlight) {
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+    inFlight++;
+    batches++;
+    const tracked = new Ack((status, reason) => {
+      if (status === "failed") failedBatches++;
+      release();
+      sourceAck.settle(status, reason);
+    }, ledger);
+    const evaluation = evaluator.evaluate(batch);
+    // Writes are chained so that sinks see batches in emission order.
+    ordered = ordered.then(async () => {
+      let result: EvalResult;
+      try {
+        result = await evaluation;
+      } catch (error) {
+        options.observer?.onError?.(error);
+        tracked.settle("failed", error instanceof Error ? error.message : String(error));
+        return;
+      }
+      options.observer?.onResult?.(result);
+      const acks = tracked.fanOut(sinks.length);
+      await Promise.all(
+        sinks.map(async (sink, i) => {
+          const ack = acks[i];
+          if (ack === undefined) return;
+          try {
+            await sink.write(result, ack);
+          } catch (error) {
+            options.observer?.onError?.(error);
+            ack.settle("failed", error instanceof Error ? error.message : String(error));
+          }
+        }),
+      );
+    });
+  };
+
+  const ctx: SourceContext = { emit, signal: options.signal, ledger };
+  await source.start(ctx);
+  await ordered;
+  await Promise.all(sinks.map((s) => s.flush()));
+  return { batches, failedBatches, ledger };
+}

@@ -1,0 +1,39 @@
+/**
+ * What the engine hands to sinks for one input batch: the matches as two
+ * parallel typed arrays (sorted by row, then rule), the dead letters, and a
+ * way to render any row of the input back as JSON text.
+ *
+ * Rule index `i` addresses `rules[i]`; indexes at or past the base rule count
+ * are correlation rules, whose row is the event that completed them.
+ */
+
+import type { Batch } from "../batch/batch.ts";
+import type { Level } from "../plan/types.ts";
+
+export interface RuleMeta {
+  id: string;
+  title: string;
+  level: Level | null;
+  status: string | null;
+  tags: string[];
+  path: string;
+}
+
+export interface DeadLetter {
+  row: number;
+  reason: string;
+}
+
+export interface EvalResult {
+  batch: Batch;
+  /** Rows in the input batch, blank lines included. */
+  rows: number;
+  matchRows: Uint32Array;
+  matchRules: Uint32Array;
+  deadLetters: DeadLetter[];
+  rules: readonly RuleMeta[];
+  /** The event of `row` as JSON text (the raw line for NDJSON input). */
+  eventJson(row: number): string;
+  /** The raw input of `row` for dead letters (the line as received). */
+  rawInput(row: number): string;
+}

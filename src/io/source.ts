@@ -1,0 +1,26 @@
+/**
+ * The shape every source shares (CONVENTIONS.md §4): `start(ctx)` produces
+ * batches through `ctx.emit` until the input ends or `ctx.signal` aborts;
+ * `stop()` ends it early. A source commits its position only from the ack
+ * callback it passes with each batch, so nothing is committed before every
+ * sink has it.
+ *
+ * `emit` resolves when the pipeline has room for another batch: awaiting it
+ * is the backpressure. A source must await it before producing more.
+ */
+
+import type { Batch } from "../batch/batch.ts";
+import type { Ack, AckLedger } from "./ack.ts";
+
+export interface SourceContext {
+  emit(batch: Batch, ack: Ack): Promise<void>;
+  signal: AbortSignal;
+  ledger: AckLedger;
+}
+
+export interface Source {
+  readonly kind: string;
+  /** Resolves when the source is exhausted or stopped and every batch was emitted. */
+  start(ctx: SourceContext): Promise<void>;
+  stop(): Promise<void>;
+}

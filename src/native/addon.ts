@@ -1,0 +1,52 @@
+/**
+ * The only door to the Rust addon (CONVENTIONS.md §1). The `.node` file is
+ * required by a literal path so that `bun build --compile` embeds it in the
+ * single binary; everything else imports `engine.ts`, never this file.
+ *
+ * The types below mirror native/binding/src/lib.rs by hand; the binding's
+ * tests in test/native exercise every entry point, so a drift fails there.
+ */
+
+import type { CDataArray } from "../batch/c-data.ts";
+
+export interface NativeJsonOutput {
+  lines: number;
+  lineOffsets: Uint32Array;
+  matchRows: Uint32Array;
+  matchRules: Uint32Array;
+  deadRows: Uint32Array;
+  deadReasons: string[];
+}
+
+export interface NativeMatchOutput {
+  matchRows: Uint32Array;
+  matchRules: Uint32Array;
+}
+
+export interface NativeCompileError {
+  predicate: number;
+  message: string;
+}
+
+export interface NativeEngine {
+  compileErrors(): NativeCompileError[];
+  evalJson(chunk: Uint8Array): Promise<NativeJsonOutput>;
+  evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
+  evalArrow(batch: CDataArray): NativeMatchOutput;
+  /** JSON-encoded EngineStats. */
+  stats(): string;
+  /** JSON-encoded physical plan description. */
+  explain(): string;
+}
+
+export interface NativeAddon {
+  version(): string;
+  NativeEngine: new (planJson: string) => NativeEngine;
+  /** Imports a batch through the C Data Interface and exports it back: the round-trip probe. */
+  roundTripArrow(batch: CDataArray): CDataArray;
+  /** Parses NDJSON into the Arrow columns of `fields` and exports them through the C Data Interface. */
+  jsonToArrow(chunk: Uint8Array, fields: string[]): CDataArray;
+}
+
+// A literal path: bun build --compile embeds the file it names.
+export const addon = require("../../native/binding/sigma.node") as NativeAddon;
