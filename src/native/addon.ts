@@ -46,6 +46,8 @@ export interface NativeAddon {
   roundTripArrow(batch: CDataArray): CDataArray;
   /** Parses NDJSON into the Arrow columns of `fields` and exports them through the C Data Interface. */
   jsonToArrow(chunk: Uint8Array, fields: string[]): CDataArray;
+  /** Lines in an NDJSON chunk; a final line without newline counts. */
+  countLines(chunk: Uint8Array): number;
 }
 
 // A literal path: bun build --compile embeds the file it names.

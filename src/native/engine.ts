@@ -1,0 +1,155 @@
+/**
+ * The typed front of the Rust engine: compile a plan once, then evaluate
+ * whole batches, one addon call per batch (never per event). This is the
+ * only module besides addon.ts that touches the addon.
+ *
+ * An `Engine` is immutable; hot reload builds a new one and swaps it.
+ */
+
+import type { RecordBatch } from "apache-arrow";
+import type { ArrowBatch, Batch, RawJsonBatch } from "../batch/batch.ts";
+import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
+import type { EvalResult, RuleMeta } from "../io/result.ts";
+import type { Evaluator } from "../io/pipeline.ts";
+import type { SerializedPlan } from "../plan/types.ts";
+import { addon, type NativeEngine, type NativeJsonOutput } from "./addon.ts";
+
+export interface EngineCompileError {
+  predicate: number;
+  message: string;
+}
+
+export interface EngineStats {
+  batches: number;
+  events: number;
+  matches: number;
+  deadLetters: number;
+  bytes: number;
+  parseNanos: number;
+  matchNanos: number;
+  resolveNanos: number;
+}
+
+const decoder = new TextDecoder();
+const CR = 0x0d;
+const LF = 0x0a;
+
+function lineText(bytes: Uint8Array, offsets: Uint32Array, row: number): string {
+  const start = offsets[row] ?? 0;
+  let end = offsets[row + 1] ?? bytes.byteLength;
+  while (end > start && (bytes[end - 1] === LF || bytes[end - 1] === CR)) end--;
+  return decoder.decode(bytes.subarray(start, end));
+}
+
+function jsonValue(value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value !== null && typeof value === "object" && "toJSON" in value && typeof value.toJSON === "function") {
+    return jsonValue(value.toJSON());
+  }
+  if (Array.isArray(value)) return value.map(jsonValue);
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, jsonValue(v)]));
+  }
+  return value;
+}
+
+/** A row of a RecordBatch as a JSON object text; null columns are left out. */
+export function rowJson(batch: RecordBatch, row: number): string {
+  const out: Record<string, unknown> = {};
+  for (const field of batch.schema.fields) {
+    const value = batch.getChild(field.name)?.get(row);
+    if (value !== null && value !== undefined) out[field.name] = jsonValue(value);
+  }
+  return JSON.stringify(out);
+}
+
+export class Engine implements Evaluator {
+  private constructor(
+    private readonly native: NativeEngine,
+    readonly plan: SerializedPlan,
+    readonly rules: readonly RuleMeta[],
+  ) {}
+
+  /** Builds the engine's matchers from a plan; predicates the engine rejects are returned, not thrown. */
+  static compile(plan: SerializedPlan): { engine: Engine; errors: EngineCompileError[] } {
+    const native = new addon.NativeEngine(JSON.stringify(plan));
+    const rules: RuleMeta[] = [...plan.rules, ...plan.correlations].map((r) => ({
+      id: r.id,
+      title: r.title,
+      level: r.level,
+      status: r.status,
+      tags: r.tags,
+      path: r.path,
+    }));
+    return { engine: new Engine(native, plan, rules), errors: native.compileErrors() };
+  }
+
+  evaluate(batch: Batch): Promise<EvalResult> {
+    return batch.kind === "json" ? this.evalJson(batch) : Promise.resolve(this.evalArrow(batch));
+  }
+
+  async evalJson(batch: RawJsonBatch): Promise<EvalResult> {
+    const output = await this.native.evalJson(batch.bytes);
+    return this.#jsonResult(batch, output);
+  }
+
+  evalJsonSync(batch: RawJsonBatch): EvalResult {
+    return this.#jsonResult(batch, this.native.evalJsonSync(batch.bytes));
+  }
+
+  #jsonResult(batch: RawJsonBatch, output: NativeJsonOutput): EvalResult {
+    const { bytes } = batch;
+    const offsets = output.lineOffsets;
+    const deadLetters = Array.from(output.deadRows, (row, i) => ({ row, reason: output.deadReasons[i] ?? "rejected" }));
+    return {
+      batch,
+      rows: output.lines,
+      matchRows: output.matchRows,
+      matchRules: output.matchRules,
+      deadLetters,
+      rules: this.rules,
+      eventJson: (row) => lineText(bytes, offsets, row),
+      rawInput: (row) => lineText(bytes, offsets, row),
+    };
+  }
+
+  evalArrow(batch: ArrowBatch): EvalResult {
+    const output = this.native.evalArrow(exportRecordBatch(batch.batch));
+    return {
+      batch,
+      rows: batch.batch.numRows,
+      matchRows: output.matchRows,
+      matchRules: output.matchRules,
+      deadLetters: [],
+      rules: this.rules,
+      eventJson: (row) => rowJson(batch.batch, row),
+      rawInput: (row) => rowJson(batch.batch, row),
+    };
+  }
+
+  stats(): EngineStats {
+    return JSON.parse(this.native.stats()) as EngineStats;
+  }
+
+  /** The physical plan as the engine built it (matchers per field, sizes, shared predicates). */
+  explain(): unknown {
+    return JSON.parse(this.native.explain());
+  }
+}
+
+/** Lines in an NDJSON chunk (a final line without newline counts). */
+export function countLines(bytes: Uint8Array): number {
+  return addon.countLines(bytes);
+}
+
+/** The Arrow columns the engine would build from NDJSON for `fields`, through the C Data Interface. */
+export function jsonToArrow(bytes: Uint8Array, fields: string[]): RecordBatch {
+  return importRecordBatch(addon.jsonToArrow(bytes, fields));
+}
+
+/** Exports a batch to the addon and imports the addon's export of it back. */
+export function roundTripArrow(batch: RecordBatch): RecordBatch {
+  return importRecordBatch(addon.roundTripArrow(exportRecordBatch(batch)));
+}
+
+export const addonVersion = (): string => addon.version();

@@ -1,0 +1,36 @@
+/**
+ * Structured logs: every log line is a typed event with fields, written as
+ * one JSON object per line to stderr (CONVENTIONS.md §11). The level comes
+ * from SIGMA_LOG (debug|info|warn|error, default info). Only src/cli writes
+ * human-facing text with console.*; everything else logs here.
+ */
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+function configuredLevel(): LogLevel {
+  const value = process.env.SIGMA_LOG;
+  return value === "debug" || value === "info" || value === "warn" || value === "error" ? value : "info";
+}
+
+let threshold = ORDER[configuredLevel()];
+
+export function setLogLevel(level: LogLevel): void {
+  threshold = ORDER[level];
+}
+
+function emit(level: LogLevel, event: string, fields: Record<string, unknown>): void {
+  if (ORDER[level] < threshold) return;
+  const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, (_key, value: unknown) =>
+    typeof value === "bigint" ? value.toString() : value instanceof Error ? value.message : value,
+  );
+  process.stderr.write(line + "\n");
+}
+
+export const log = {
+  debug: (event: string, fields: Record<string, unknown> = {}): void => emit("debug", event, fields),
+  info: (event: string, fields: Record<string, unknown> = {}): void => emit("info", event, fields),
+  warn: (event: string, fields: Record<string, unknown> = {}): void => emit("warn", event, fields),
+  error: (event: string, fields: Record<string, unknown> = {}): void => emit("error", event, fields),
+};

@@ -1,0 +1,63 @@
+/**
+ * Run totals, fed one EvalResult at a time: events, dead letters, matches
+ * per level and per rule. The CLI prints them at the end of every run.
+ */
+
+import type { EvalResult } from "../io/result.ts";
+
+export interface RunSummary {
+  events: number;
+  lines: number;
+  deadLetters: number;
+  matches: number;
+  matchesByLevel: Record<string, number>;
+  topRules: { id: string; title: string; matches: number }[];
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+export class SummaryCollector {
+  #lines = 0;
+  #dead = 0;
+  #matches = 0;
+  #byRule = new Map<number, number>();
+  readonly #started = performance.now();
+  #rules: EvalResult["rules"] = [];
+
+  add(result: EvalResult): void {
+    this.#rules = result.rules;
+    this.#lines += result.rows;
+    this.#dead += result.deadLetters.length;
+    this.#matches += result.matchRules.length;
+    for (const rule of result.matchRules) this.#byRule.set(rule, (this.#byRule.get(rule) ?? 0) + 1);
+  }
+
+  /** Events evaluated so far: input rows that were not dead-lettered (blank lines count as rows). */
+  get events(): number {
+    return this.#lines - this.#dead;
+  }
+
+  finish(top = 10): RunSummary {
+    const seconds = (performance.now() - this.#started) / 1000;
+    const matchesByLevel: Record<string, number> = {};
+    const ranked = [...this.#byRule.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+    for (const [rule, count] of ranked) {
+      const level = this.#rules[rule]?.level ?? "none";
+      matchesByLevel[level] = (matchesByLevel[level] ?? 0) + count;
+    }
+    return {
+      events: this.events,
+      lines: this.#lines,
+      deadLetters: this.#dead,
+      matches: this.#matches,
+      matchesByLevel,
+      topRules: ranked.slice(0, top).map(([rule, matches]) => ({
+        id: this.#rules[rule]?.id ?? String(rule),
+        title: this.#rules[rule]?.title ?? "",
+        matches,
+      })),
+      seconds,
+      eventsPerSecond: seconds > 0 ? this.events / seconds : 0,
+    };
+  }
+}
