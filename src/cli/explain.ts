@@ -1,0 +1,24 @@
+/**
+ * `sigma explain`: the logical plan as the TypeScript compiler built it
+ * (fields, predicates by kind, shared predicates, rules) followed by the
+ * physical plan the engine built from it (matchers per field and their sizes).
+ */
+
+import type { Options } from "./args.ts";
+import { EXIT, ruleSetOptions } from "./options.ts";
+import { compileRuleSet } from "./ruleset.ts";
+import { explainPlan } from "../plan/explain.ts";
+
+export function explainCommand(options: Options): number {
+  const set = compileRuleSet(ruleSetOptions(options));
+  const physical = set.engine.explain();
+  if (options.flag("json")) {
+    console.log(JSON.stringify({ logical: set.build.plan, physical, passes: set.build.passLog }, null, 2));
+    return EXIT.ok;
+  }
+  console.log(explainPlan(set.build.logical));
+  console.log("");
+  console.log("physical plan (engine):");
+  console.log(JSON.stringify(physical, null, 2));
+  return EXIT.ok;
+}

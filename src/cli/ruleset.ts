@@ -1,0 +1,88 @@
+/**
+ * Rules path(s) → a running Engine: load (with pipelines), select by
+ * metadata, plan, compile in the addon. Rules whose predicates the engine
+ * refuses (a regex its linear-time engine cannot build, say) are rejected
+ * with the engine's reason and the plan is built again without them, so a
+ * bad rule never takes the others down.
+ */
+
+import { existsSync } from "node:fs";
+import { Engine } from "../native/engine.ts";
+import { buildPlan, type BuildResult } from "../plan/build.ts";
+import type { EngineOptions, Expr } from "../plan/types.ts";
+import type { RuleError, SigmaRule } from "../rules/ast.ts";
+import { loadRules, type LoadResult } from "../rules/load.ts";
+import type { Pipeline } from "../rules/pipeline.ts";
+import { isSelected, type RuleSelection } from "../rules/select.ts";
+
+export class RulesUnusable extends Error {}
+
+export interface RuleSetOptions {
+  paths: string[];
+  pipelines: Pipeline[];
+  placeholders: Record<string, string[]>;
+  selection: RuleSelection;
+  engine: Partial<EngineOptions>;
+}
+
+export interface CompiledRuleSet {
+  engine: Engine;
+  build: BuildResult;
+  /** Rules in the plan (detection rules plus correlations). */
+  loaded: number;
+  rejected: RuleError[];
+  seconds: number;
+}
+
+function predicatesOf(expr: Expr, out: Set<number>): void {
+  if ("pred" in expr) out.add(expr.pred);
+  else if ("and" in expr) for (const e of expr.and) predicatesOf(e, out);
+  else if ("or" in expr) for (const e of expr.or) predicatesOf(e, out);
+  else if ("not" in expr) predicatesOf(expr.not, out);
+}
+
+export function loadRuleSet(options: RuleSetOptions): LoadResult {
+  for (const path of options.paths) {
+    if (!existsSync(path)) throw new RulesUnusable(`rules path not found: ${path}`);
+  }
+  const loaded = loadRules(options.paths, { pipelines: options.pipelines, placeholders: options.placeholders });
+  const keep = <T extends SigmaRule | LoadResult["correlations"][number] | LoadResult["filters"][number]>(items: T[]): T[] =>
+    items.filter((r) => isSelected(r, options.selection));
+  return { rules: keep(loaded.rules), correlations: keep(loaded.correlations), filters: loaded.filters, errors: loaded.errors };
+}
+
+export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
+  const started = performance.now();
+  const loaded = loadRuleSet(options);
+  let rules = loaded.rules;
+  const rejected = [...loaded.errors];
+  for (let attempt = 0; ; attempt++) {
+    const build = buildPlan({ rules, correlations: loaded.correlations, filters: loaded.filters }, options.engine);
+    const { engine, errors } = Engine.compile(build.plan);
+    if (errors.length === 0 || attempt > 0) {
+      rejected.push(...build.errors);
+      const loadedCount = build.plan.rules.length + build.plan.correlations.length;
+      if (loadedCount === 0) {
+        throw new RulesUnusable(`no usable rules under ${options.paths.join(", ")} (${rejected.length} rejected)`);
+      }
+      return { engine, build, loaded: loadedCount, rejected, seconds: (performance.now() - started) / 1000 };
+    }
+    // Map refused predicates to the rules that use them, reject those, plan again.
+    const reasons = new Map(errors.map((e) => [e.predicate, e.message]));
+    const refusedPaths = new Map<string, string>();
+    build.plan.rules.forEach((rule) => {
+      const used = new Set<number>();
+      predicatesOf(rule.condition, used);
+      for (const p of used) {
+        const reason = reasons.get(p);
+        if (reason !== undefined) refusedPaths.set(`${rule.path}\u0000${rule.id}`, reason);
+      }
+    });
+    rules = rules.filter((r) => {
+      const reason = refusedPaths.get(`${r.path}\u0000${r.id ?? build.plan.rules.find((p) => p.path === r.path && p.title === r.title)?.id}`);
+      if (reason === undefined) return true;
+      rejected.push({ path: r.path, id: r.id, title: r.title, code: "regex", message: reason });
+      return false;
+    });
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * `sigma run` (the default command): compile the rules, wire the chosen
+ * source to the matches sink and the dead-letter sink through the engine,
+ * run until the input ends or SIGINT/SIGTERM, then print the summary.
+ * Signals stop the source; batches in flight drain and are acknowledged
+ * before the process exits 0.
+ */
+
+import type { Options } from "./args.ts";
+import { UsageError } from "./args.ts";
+import { EXIT, ruleSetOptions } from "./options.ts";
+import { compileRuleSet, type CompiledRuleSet } from "./ruleset.ts";
+import { PLANNED_KINDS, sinkKind, sourceKind } from "../io/registry.ts";
+import { runPipeline } from "../io/pipeline.ts";
+import type { Sink } from "../io/sink.ts";
+import type { IoContext } from "../io/spec.ts";
+import { ProgressBar } from "../telemetry/progress.ts";
+import { SummaryCollector, type RunSummary } from "../telemetry/summary.ts";
+import type { RuleError } from "../rules/ast.ts";
+
+export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
+  console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms)`);
+  const shown = verbose ? set.rejected : set.rejected.slice(0, 20);
+  for (const error of shown) console.error(`  rejected ${describeRejection(error)}`);
+  if (shown.length < set.rejected.length) {
+    console.error(`  … ${set.rejected.length - shown.length} more (--verbose lists all, or: sigma rules lint)`);
+  }
+}
+
+export function describeRejection(error: RuleError): string {
+  return `${error.path}${error.id ? ` [${error.id}]` : ""}: ${error.code}: ${error.message}`;
+}
+
+function printSummary(summary: RunSummary): void {
+  const levels = Object.entries(summary.matchesByLevel)
+    .map(([level, count]) => `${level} ${count}`)
+    .join(", ");
+  console.error(
+    `events ${summary.events}, matches ${summary.matches}${levels ? ` (${levels})` : ""}, dead letters ${summary.deadLetters}, ` +
+      `${summary.seconds.toFixed(2)} s, ${Math.round(summary.eventsPerSecond).toLocaleString("en-US")} events/s`,
+  );
+  for (const rule of summary.topRules) console.error(`  ${String(rule.matches).padStart(8)}  ${rule.title} [${rule.id}]`);
+}
+
+function notYet(what: string): never {
+  throw new UsageError(`${what} is not yet available in this build`);
+}
+
+export async function runCommand(options: Options): Promise<number> {
+  const mode = options.string("mode") ?? "standalone";
+  if (mode !== "standalone") notYet(`--mode ${mode}`);
+  if (options.has("flight-server")) notYet("--flight-server");
+  const inputKind = options.string("input") ?? "json";
+  const outputKind = options.string("output") ?? "json";
+  const source = sourceKind(inputKind);
+  const matchSink = sinkKind(outputKind);
+  if (source === undefined) notYet(PLANNED_KINDS.includes(inputKind) ? `--input ${inputKind}` : `input ${inputKind}`);
+  if (matchSink === undefined) notYet(PLANNED_KINDS.includes(outputKind) ? `--output ${outputKind}` : `output ${outputKind}`);
+
+  const ruleSet = compileRuleSet(ruleSetOptions(options));
+  const quiet = options.flag("quiet");
+  if (!quiet) reportRules(ruleSet, options.flag("verbose"));
+
+  const progress = new ProgressBar(!quiet && process.stderr.isTTY === true);
+  const summary = new SummaryCollector();
+  const io: IoContext = {
+    engine: ruleSet.engine,
+    progress: (done, total) => progress.update(done, total, summary.events),
+  };
+  const sinks: Sink[] = [matchSink.build(options, "matches", io)];
+  if (options.has("dead-letter")) {
+    const deadLetterSink = sinkKind("json");
+    if (deadLetterSink !== undefined) sinks.push(deadLetterSink.build(options, "dead-letters", io));
+  }
+  const input = source.build(options, io);
+
+  const controller = new AbortController();
+  const stop = (): void => {
+    controller.abort();
+    void input.stop();
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+  let failures = 0;
+  try {
+    const outcome = await runPipeline(input, ruleSet.engine, sinks, {
+      maxInFlight: options.integer("max-in-flight", 4, 1),
+      signal: controller.signal,
+      observer: {
+        onResult: (result) => summary.add(result),
+        onError: (error) => {
+          failures++;
+          console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      },
+    });
+    failures += outcome.failedBatches;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    progress.finish();
+    await Promise.all(sinks.map((s) => s.stop()));
+  }
+  if (!quiet) printSummary(summary.finish());
+  return failures > 0 ? EXIT.failure : EXIT.ok;
+}
