@@ -35,7 +35,10 @@ function tokenize(text: string): Tok[] {
     const pos = m.index + m[0].length - (m[1] ?? m[2] ?? m[3] ?? m[4] ?? "").length;
     if (m[1]) out.push({ t: "(", pos });
     else if (m[2]) out.push({ t: ")", pos });
-    else if (m[3]) out.push({ t: "|", pos });
+    else if (m[3]) {
+      out.push({ t: "|", pos });
+      break; // the rest is a (deprecated) aggregation expression, rejected by the parser
+    }
     else {
       const w = m[4] as string;
       const lw = w.toLowerCase();
