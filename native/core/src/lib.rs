@@ -1,1 +1,29 @@
-//! sigma-core: placeholder crate root, replaced by the engine.
+//! sigma-core: the Sigma rule evaluation engine, with no napi dependency.
+//!
+//! Flow: a [`plan::Plan`] (the JSON contract of `src/plan/types.ts`) is
+//! compiled once into an immutable [`eval::CompiledPlan`] wrapped by
+//! [`engine::Engine`]. Each batch — an NDJSON byte chunk ([`json`]) or an Arrow
+//! `RecordBatch` ([`columns`]) — becomes per-field text columns
+//! ([`text::TextColumn`]); per field one combined matcher ([`matchers`]) sets
+//! predicate row bitsets ([`bitset`]); rule conditions are resolved with
+//! bitwise operations ([`eval`]). [`reference`] is a naive oracle used only by
+//! tests. Correlations are deserialized ([`plan::CorrelationPlan`]) but not
+//! evaluated yet: they will consume `correlation_inputs`.
+
+pub mod bitset;
+pub mod columns;
+pub mod engine;
+pub mod eval;
+pub mod fold;
+pub mod hash;
+pub mod json;
+pub mod matchers;
+pub mod plan;
+pub mod reference;
+pub mod text;
+
+pub use engine::{ArrowEvalOutput, BatchStats, Engine, EngineStats, EvalError, JsonEvalOutput};
+pub use eval::Explain;
+pub use json::DeadLetter;
+pub use matchers::CompileError;
+pub use plan::{FieldId, Plan, PlanError, PredicateId, RuleId};

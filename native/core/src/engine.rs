@@ -1,0 +1,424 @@
+//! The crate's public façade. `Engine::compile` validates and compiles a plan
+//! once; `eval_json` takes an NDJSON chunk and `eval_record_batch` an Arrow
+//! batch; both return `(row, rule)` matches sorted by row then rule. Large
+//! chunks are split at newlines and parsed + evaluated on scoped threads,
+//! each with a pooled per-thread `Scratch`; merged output is identical to the
+//! single-threaded result. `Engine` is `Send + Sync`; all mutable state is in
+//! the scratch pool (a mutex held only to take/return a scratch) and atomic
+//! counters.
+
+use crate::bitset::Bitset;
+use crate::columns;
+use crate::eval::{evaluate, CompiledPlan, EvalResult, EvalScratch, Explain, PhaseTimes};
+use crate::json::{DeadLetter, JsonBatch, JsonLimits, JsonParser};
+use crate::matchers::CompileError;
+use crate::plan::{Plan, PlanError};
+use crate::text::{BatchView, TextColumn};
+use arrow_array::RecordBatch;
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// Below this many bytes per thread a chunk is not split.
+const MIN_PART_BYTES: usize = 256 * 1024;
+
+/// Why a batch could not be evaluated at all.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "code", rename_all = "camelCase")]
+pub enum EvalError {
+    /// JSON chunks are addressed with u32 offsets.
+    ChunkTooLarge { bytes: u64 },
+    /// An Arrow column is malformed or of an unsupported type.
+    InvalidBatch { message: String },
+    /// A worker thread failed (a bug).
+    Internal { message: String },
+}
+
+impl std::fmt::Display for EvalError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EvalError::ChunkTooLarge { bytes } => write!(f, "chunk of {bytes} bytes exceeds 4 GiB"),
+            EvalError::InvalidBatch { message } => write!(f, "invalid Arrow batch: {message}"),
+            EvalError::Internal { message } => write!(f, "internal error: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+/// Counters of one call (or cumulated by `Engine::stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BatchStats {
+    pub batches: u64,
+    /// Rows evaluated (JSON: lines, including blank and dead ones).
+    pub rows: u64,
+    /// Valid events.
+    pub events: u64,
+    pub matches: u64,
+    pub correlation_inputs: u64,
+    pub dead_letters: u64,
+    pub bytes: u64,
+    pub parse_ns: u64,
+    pub match_ns: u64,
+    pub condition_ns: u64,
+}
+
+impl BatchStats {
+    fn add(&mut self, o: &BatchStats) {
+        self.batches += o.batches;
+        self.rows += o.rows;
+        self.events += o.events;
+        self.matches += o.matches;
+        self.correlation_inputs += o.correlation_inputs;
+        self.dead_letters += o.dead_letters;
+        self.bytes += o.bytes;
+        self.parse_ns += o.parse_ns;
+        self.match_ns += o.match_ns;
+        self.condition_ns += o.condition_ns;
+    }
+}
+
+/// Cumulative counters.
+pub type EngineStats = BatchStats;
+
+#[derive(Default)]
+struct AtomicStats([AtomicU64; 10]);
+
+impl AtomicStats {
+    fn add(&self, s: &BatchStats) {
+        let v = [
+            s.batches,
+            s.rows,
+            s.events,
+            s.matches,
+            s.correlation_inputs,
+            s.dead_letters,
+            s.bytes,
+            s.parse_ns,
+            s.match_ns,
+            s.condition_ns,
+        ];
+        for (a, x) in self.0.iter().zip(v) {
+            a.fetch_add(x, Ordering::Relaxed);
+        }
+    }
+    fn get(&self) -> BatchStats {
+        let g = |i: usize| self.0.get(i).map_or(0, |a| a.load(Ordering::Relaxed));
+        BatchStats {
+            batches: g(0),
+            rows: g(1),
+            events: g(2),
+            matches: g(3),
+            correlation_inputs: g(4),
+            dead_letters: g(5),
+            bytes: g(6),
+            parse_ns: g(7),
+            match_ns: g(8),
+            condition_ns: g(9),
+        }
+    }
+}
+
+/// Result of `Engine::eval_json`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonEvalOutput {
+    /// Lines in the chunk (= rows).
+    pub lines: u32,
+    /// `lines + 1` offsets: line i is `chunk[off[i]..off[i+1]]`, newline included.
+    pub line_offsets: Vec<u32>,
+    /// `(line, rule)` of emitted rules, sorted.
+    pub matches: Vec<(u32, u32)>,
+    /// `(line, rule)` of `emit: false` rules, sorted (for correlations).
+    pub correlation_inputs: Vec<(u32, u32)>,
+    pub dead_letters: Vec<DeadLetter>,
+    pub stats: BatchStats,
+}
+
+/// Result of `Engine::eval_record_batch`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArrowEvalOutput {
+    pub rows: u32,
+    pub matches: Vec<(u32, u32)>,
+    pub correlation_inputs: Vec<(u32, u32)>,
+    pub stats: BatchStats,
+}
+
+/// Per-thread scratch: parser, columns and evaluation buffers.
+#[derive(Default)]
+struct Scratch {
+    parser: JsonParser,
+    batch: JsonBatch,
+    eval: EvalScratch,
+    arrow_cols: Vec<TextColumn>,
+    arrow_kw: TextColumn,
+    valid: Bitset,
+}
+
+/// A compiled rule set.
+pub struct Engine {
+    plan: CompiledPlan,
+    pool: Mutex<Vec<Box<Scratch>>>,
+    stats: AtomicStats,
+    threads: usize,
+}
+
+struct PartOut {
+    lines: usize,
+    offsets: Vec<u32>,
+    res: EvalResult,
+    dead: Vec<DeadLetter>,
+    stats: BatchStats,
+}
+
+impl Engine {
+    /// Validate and compile a serialized plan. Predicates that fail to
+    /// compile are returned as errors (they never match); a malformed plan is
+    /// refused whole.
+    pub fn compile(plan_json: &str) -> Result<(Engine, Vec<CompileError>), PlanError> {
+        let plan = Plan::from_json(plan_json)?;
+        Ok(Self::from_plan(plan))
+    }
+
+    /// Compile an already validated plan.
+    pub fn from_plan(plan: Plan) -> (Engine, Vec<CompileError>) {
+        let threads = match plan.options.threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n as usize,
+        };
+        let (plan, errors) = CompiledPlan::new(plan);
+        (
+            Engine {
+                plan,
+                pool: Mutex::new(Vec::new()),
+                stats: AtomicStats::default(),
+                threads,
+            },
+            errors,
+        )
+    }
+
+    pub fn plan(&self) -> &Plan {
+        &self.plan.plan
+    }
+
+    pub fn explain(&self) -> Explain {
+        self.plan.explain()
+    }
+
+    /// Cumulative counters since compile.
+    pub fn stats(&self) -> EngineStats {
+        self.stats.get()
+    }
+
+    fn take_scratch(&self) -> Box<Scratch> {
+        match self.pool.lock() {
+            Ok(mut p) => p.pop().unwrap_or_default(),
+            Err(_) => Box::default(),
+        }
+    }
+
+    fn put_scratch(&self, s: Box<Scratch>) {
+        if let Ok(mut p) = self.pool.lock() {
+            p.push(s);
+        }
+    }
+
+    fn limits(&self) -> JsonLimits {
+        let o = &self.plan.plan.options;
+        JsonLimits {
+            max_event_bytes: o.max_event_bytes,
+            max_depth: o.max_depth,
+            keywords: self.plan.has_keywords,
+        }
+    }
+
+    fn run_part(&self, part: &[u8], sc: &mut Scratch) -> PartOut {
+        let t0 = Instant::now();
+        let Scratch {
+            parser,
+            batch,
+            eval,
+            ..
+        } = sc;
+        parser.parse_chunk(&self.plan.index, self.limits(), part, batch);
+        let parse_ns = t0.elapsed().as_nanos() as u64;
+        let mut times = PhaseTimes::default();
+        let res = evaluate(&self.plan, &batch.view(), eval, &mut times);
+        let stats = BatchStats {
+            batches: 0,
+            rows: batch.rows as u64,
+            events: batch.valid.count() as u64,
+            matches: res.matches.len() as u64,
+            correlation_inputs: res.hidden.len() as u64,
+            dead_letters: batch.dead_letters.len() as u64,
+            bytes: part.len() as u64,
+            parse_ns,
+            match_ns: times.match_ns,
+            condition_ns: times.condition_ns,
+        };
+        PartOut {
+            lines: batch.rows,
+            offsets: std::mem::take(&mut batch.line_offsets),
+            res,
+            dead: std::mem::take(&mut batch.dead_letters),
+            stats,
+        }
+    }
+
+    /// Split `chunk` into at most `n` parts ending at newlines.
+    fn split(chunk: &[u8], n: usize) -> Vec<(usize, usize)> {
+        let mut parts = Vec::with_capacity(n);
+        let mut start = 0;
+        for k in 1..n {
+            let target = chunk.len() / n * k;
+            if target <= start {
+                continue;
+            }
+            let Some(tail) = chunk.get(target..) else {
+                break;
+            };
+            match memchr::memchr(b'\n', tail) {
+                Some(i) => {
+                    let end = target + i + 1;
+                    parts.push((start, end));
+                    start = end;
+                }
+                None => break,
+            }
+        }
+        if start < chunk.len() || parts.is_empty() {
+            parts.push((start, chunk.len()));
+        }
+        parts
+    }
+
+    /// Parse and evaluate one NDJSON chunk.
+    pub fn eval_json(&self, chunk: &[u8]) -> Result<JsonEvalOutput, EvalError> {
+        if chunk.len() >= u32::MAX as usize {
+            return Err(EvalError::ChunkTooLarge {
+                bytes: chunk.len() as u64,
+            });
+        }
+        let nparts = self.threads.min(chunk.len() / MIN_PART_BYTES).max(1);
+        let parts = Self::split(chunk, nparts);
+        let outs: Vec<(usize, PartOut)> = if parts.len() == 1 {
+            let mut sc = self.take_scratch();
+            let o = self.run_part(chunk, &mut sc);
+            self.put_scratch(sc);
+            vec![(0, o)]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .iter()
+                    .map(|&(a, b)| {
+                        s.spawn(move || {
+                            let mut sc = self.take_scratch();
+                            let o = self.run_part(chunk.get(a..b).unwrap_or_default(), &mut sc);
+                            self.put_scratch(sc);
+                            (a, o)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().map_err(|_| EvalError::Internal {
+                            message: "evaluation thread panicked".into(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?
+        };
+        let mut out = JsonEvalOutput::default();
+        let mut stats = BatchStats {
+            batches: 1,
+            ..Default::default()
+        };
+        let mut row_base = 0u32;
+        for (start, p) in outs {
+            let n = p.offsets.len().saturating_sub(1);
+            out.line_offsets
+                .extend(p.offsets.iter().take(n).map(|o| o + start as u32));
+            out.matches
+                .extend(p.res.matches.iter().map(|&(r, x)| (r + row_base, x)));
+            out.correlation_inputs
+                .extend(p.res.hidden.iter().map(|&(r, x)| (r + row_base, x)));
+            out.dead_letters
+                .extend(p.dead.into_iter().map(|d| DeadLetter {
+                    line: d.line + row_base,
+                    reason: d.reason,
+                }));
+            stats.add(&p.stats);
+            row_base += p.lines as u32;
+        }
+        out.line_offsets.push(chunk.len() as u32);
+        out.lines = row_base;
+        stats.batches = 1;
+        out.stats = stats;
+        self.stats.add(&stats);
+        Ok(out)
+    }
+
+    /// Evaluate an Arrow batch (every row is an event).
+    pub fn eval_record_batch(&self, batch: &RecordBatch) -> Result<ArrowEvalOutput, EvalError> {
+        let t0 = Instant::now();
+        columns::validate(batch).map_err(|message| EvalError::InvalidBatch { message })?;
+        let mut sc = self.take_scratch();
+        let result = self.eval_arrow_with(batch, &mut sc, t0);
+        self.put_scratch(sc);
+        let out = result?;
+        self.stats.add(&out.stats);
+        Ok(out)
+    }
+
+    fn eval_arrow_with(
+        &self,
+        batch: &RecordBatch,
+        sc: &mut Scratch,
+        t0: Instant,
+    ) -> Result<ArrowEvalOutput, EvalError> {
+        let rows = batch.num_rows();
+        let fields = &self.plan.plan.fields;
+        sc.arrow_cols.resize_with(fields.len(), TextColumn::default);
+        for (name, col) in fields.iter().zip(sc.arrow_cols.iter_mut()) {
+            columns::fill_field(batch, name, col)
+                .map_err(|message| EvalError::InvalidBatch { message })?;
+        }
+        if self.plan.has_keywords {
+            columns::fill_keywords(batch, &mut sc.arrow_kw);
+        }
+        sc.valid.reset(rows);
+        sc.valid.fill();
+        let view = BatchView {
+            rows,
+            valid: &sc.valid,
+            columns: &sc.arrow_cols,
+            keywords: self.plan.has_keywords.then_some(&sc.arrow_kw),
+        };
+        let parse_ns = t0.elapsed().as_nanos() as u64;
+        let mut times = PhaseTimes::default();
+        let res = evaluate(&self.plan, &view, &mut sc.eval, &mut times);
+        let stats = BatchStats {
+            batches: 1,
+            rows: rows as u64,
+            events: rows as u64,
+            matches: res.matches.len() as u64,
+            correlation_inputs: res.hidden.len() as u64,
+            dead_letters: 0,
+            bytes: batch.get_array_memory_size() as u64,
+            parse_ns,
+            match_ns: times.match_ns,
+            condition_ns: times.condition_ns,
+        };
+        Ok(ArrowEvalOutput {
+            rows: rows as u32,
+            matches: res.matches,
+            correlation_inputs: res.hidden,
+            stats,
+        })
+    }
+}

@@ -1,0 +1,432 @@
+//! The optimized evaluator. `CompiledPlan` (immutable, `Send + Sync`) is
+//! built once from a `Plan`; `EvalScratch` is per thread. `evaluate` runs:
+//! (a) every field's combined cheap matcher once over its column, setting
+//!     predicate hit bitsets (exists/null from column presence);
+//! (b) per rule, its required predicates (cheap positive conjuncts of the
+//!     top-level AND): a rule with a required predicate that has no hit is
+//!     skipped; otherwise its live rows = valid ∧ all required hits;
+//! (c) expensive predicates (regex, ungated glob, fieldref, timepart) only on
+//!     rows live for at least one rule using them;
+//! (d) rule conditions with bitwise ops (`not` within valid rows).
+//! Correctness of (c): a rule's result is false outside its live rows, and
+//! inside them every expensive predicate it uses was evaluated. Output pairs
+//! are sorted by (row, rule); rules with `emit: false` go to a separate list.
+
+use crate::bitset::{Bitset, HitSets};
+use crate::json::FieldIndex;
+use crate::matchers::{
+    expensive_value_match, fieldref_match, CompileError, Expensive, ExpensiveKind, FieldMatcher,
+    FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
+};
+use crate::plan::{Expr, Plan, PredField};
+use crate::text::BatchView;
+use serde::Serialize;
+
+struct CompiledRule {
+    required: Vec<u32>,
+    expr: Expr,
+    emit: bool,
+}
+
+/// The immutable, shareable compiled form of a plan.
+pub struct CompiledPlan {
+    pub plan: Plan,
+    pub index: FieldIndex,
+    /// Cheap matchers, one per field that has cheap predicates.
+    fields: Vec<(PredField, FieldMatcher)>,
+    expensive: Vec<Expensive>,
+    /// For each expensive entry, the rules that use its predicate.
+    expensive_rules: Vec<Vec<u32>>,
+    rules: Vec<CompiledRule>,
+    pub has_keywords: bool,
+    pred_rules: Vec<Vec<u32>>,
+}
+
+fn collect_preds(e: &Expr, out: &mut Vec<u32>) {
+    match e {
+        Expr::Pred(p) => out.push(*p),
+        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|c| collect_preds(c, out)),
+        Expr::Not(c) => collect_preds(c, out),
+        Expr::Const(_) => {}
+    }
+}
+
+fn collect_required(e: &Expr, cheap: &[bool], out: &mut Vec<u32>) {
+    match e {
+        Expr::Pred(p) if cheap.get(*p as usize).copied().unwrap_or(false) => out.push(*p),
+        Expr::And(v) => v.iter().for_each(|c| collect_required(c, cheap, out)),
+        _ => {}
+    }
+}
+
+impl CompiledPlan {
+    /// Compile; predicates that fail are reported and never match.
+    pub fn new(plan: Plan) -> (CompiledPlan, Vec<CompileError>) {
+        let npreds = plan.predicates.len();
+        let mut pred_rules: Vec<Vec<u32>> = vec![Vec::new(); npreds];
+        for (ri, r) in plan.rules.iter().enumerate() {
+            let mut ps = Vec::new();
+            collect_preds(&r.condition, &mut ps);
+            ps.sort_unstable();
+            ps.dedup();
+            for p in ps {
+                if let Some(v) = pred_rules.get_mut(p as usize) {
+                    v.push(ri as u32);
+                }
+            }
+        }
+        let mut errors = Vec::new();
+        let mut builders: Vec<(PredField, FieldMatcherBuilder)> = Vec::new();
+        let mut builder_of = crate::hash::FxHashMap::<PredField, usize>::default();
+        let mut expensive = Vec::new();
+        let mut cheap = vec![false; npreds];
+        let mut has_keywords = false;
+        for (i, p) in plan.predicates.iter().enumerate() {
+            if p.field == PredField::Keyword {
+                has_keywords = true;
+            }
+            let bi = *builder_of.entry(p.field).or_insert_with(|| {
+                builders.push((p.field, FieldMatcherBuilder::default()));
+                builders.len() - 1
+            });
+            let Some((_, b)) = builders.get_mut(bi) else {
+                continue;
+            };
+            match b.add(i as u32, p) {
+                Ok(None) => {
+                    if let Some(c) = cheap.get_mut(i) {
+                        *c = true;
+                    }
+                }
+                Ok(Some(e)) => expensive.push(e),
+                Err(message) => errors.push(CompileError {
+                    predicate: i as u32,
+                    rules: pred_rules.get(i).cloned().unwrap_or_default(),
+                    message,
+                }),
+            }
+        }
+        let mut fields = Vec::new();
+        for (f, b) in builders {
+            match b.finish() {
+                Ok(m) => fields.push((f, m)),
+                Err(message) => errors.push(CompileError {
+                    predicate: u32::MAX,
+                    rules: Vec::new(),
+                    message: format!("automaton for field {f:?}: {message}"),
+                }),
+            }
+        }
+        let rules = plan
+            .rules
+            .iter()
+            .map(|r| {
+                let mut required = Vec::new();
+                collect_required(&r.condition, &cheap, &mut required);
+                required.sort_unstable();
+                required.dedup();
+                CompiledRule {
+                    required,
+                    expr: r.condition.clone(),
+                    emit: r.emit,
+                }
+            })
+            .collect();
+        let expensive_rules = expensive
+            .iter()
+            .map(|e: &Expensive| pred_rules.get(e.pred as usize).cloned().unwrap_or_default())
+            .collect();
+        let index = FieldIndex::new(&plan.fields);
+        (
+            CompiledPlan {
+                plan,
+                index,
+                fields,
+                expensive,
+                expensive_rules,
+                rules,
+                has_keywords,
+                pred_rules,
+            },
+            errors,
+        )
+    }
+
+    pub fn num_rules(&self) -> usize {
+        self.rules.len()
+    }
+}
+
+/// Per-thread evaluation buffers.
+#[derive(Default)]
+pub struct EvalScratch {
+    hits: HitSets,
+    vs: ValueScratch,
+    /// Per rule: None = skipped (dead), Some(live rows).
+    live: Vec<Option<Bitset>>,
+    cand: Bitset,
+    tmp: Bitset,
+    pool: Vec<Bitset>,
+    fold_a: String,
+}
+
+/// Matches of one batch: `(row, rule)` sorted by row then rule.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct EvalResult {
+    pub matches: Vec<(u32, u32)>,
+    /// Matches of rules with `emit: false` (correlation inputs).
+    pub hidden: Vec<(u32, u32)>,
+}
+
+/// Nanoseconds spent per phase.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PhaseTimes {
+    pub match_ns: u64,
+    pub condition_ns: u64,
+}
+
+fn eval_expr(
+    e: &Expr,
+    out: &mut Bitset,
+    hits: &HitSets,
+    valid: &Bitset,
+    pool: &mut Vec<Bitset>,
+    rows: usize,
+) {
+    match e {
+        Expr::Pred(p) => match hits.get(*p) {
+            Some(b) => out.copy_from(b),
+            None => out.reset(rows),
+        },
+        Expr::Const(true) => out.copy_from(valid),
+        Expr::Const(false) => out.reset(rows),
+        Expr::Not(c) => {
+            eval_expr(c, out, hits, valid, pool, rows);
+            out.not_within(valid);
+        }
+        Expr::And(v) => {
+            let mut it = v.iter();
+            match it.next() {
+                None => out.copy_from(valid),
+                Some(first) => {
+                    eval_expr(first, out, hits, valid, pool, rows);
+                    let mut tmp = pool.pop().unwrap_or_default();
+                    for c in it {
+                        if !out.any() {
+                            break;
+                        }
+                        eval_expr(c, &mut tmp, hits, valid, pool, rows);
+                        out.and_with(&tmp);
+                    }
+                    pool.push(tmp);
+                }
+            }
+        }
+        Expr::Or(v) => {
+            out.reset(rows);
+            let mut tmp = pool.pop().unwrap_or_default();
+            for c in v {
+                eval_expr(c, &mut tmp, hits, valid, pool, rows);
+                out.or_with(&tmp);
+            }
+            pool.push(tmp);
+        }
+    }
+}
+
+/// Evaluate the plan over one batch.
+pub fn evaluate(
+    cp: &CompiledPlan,
+    view: &BatchView<'_>,
+    s: &mut EvalScratch,
+    times: &mut PhaseTimes,
+) -> EvalResult {
+    let t0 = std::time::Instant::now();
+    let rows = view.rows;
+    let valid = view.valid;
+    s.hits.reset(cp.plan.predicates.len(), rows);
+
+    // (a) cheap matchers, once per column.
+    for (field, m) in &cp.fields {
+        let col = view.column(*field);
+        if let Some(col) = col {
+            if m.has_value_tests() || !m.gated_globs.is_empty() {
+                for (row, v) in col.iter() {
+                    if valid.get(row as usize) {
+                        m.scan(row, v, &mut s.hits, &mut s.vs);
+                    }
+                }
+            }
+        }
+        if !m.exists.is_empty() || !m.null.is_empty() {
+            s.tmp.copy_from(valid);
+            if let Some(col) = col {
+                s.tmp.and_with(col.present());
+            } else {
+                s.tmp.reset(rows);
+            }
+            for &p in &m.exists {
+                s.hits.set_all(p, &s.tmp);
+            }
+            s.tmp.not_within(valid);
+            for &p in &m.null {
+                s.hits.set_all(p, &s.tmp);
+            }
+        }
+    }
+    let t1 = std::time::Instant::now();
+
+    // (b) required predicates → live rows per rule.
+    s.live.resize_with(cp.rules.len(), || None);
+    for (r, rule) in cp.rules.iter().enumerate() {
+        let Some(slot) = s.live.get_mut(r) else {
+            continue;
+        };
+        let mut live = slot.take().unwrap_or_default();
+        live.copy_from(valid);
+        let mut alive = true;
+        for &p in &rule.required {
+            match s.hits.get(p) {
+                Some(b) => live.and_with(b),
+                None => {
+                    alive = false;
+                    break;
+                }
+            }
+        }
+        if alive && live.any() {
+            *slot = Some(live);
+        } else {
+            s.pool.push(live);
+        }
+    }
+    let t2 = std::time::Instant::now();
+
+    // (c) expensive predicates on candidate rows.
+    for (e, users) in cp.expensive.iter().zip(cp.expensive_rules.iter()) {
+        s.cand.reset(rows);
+        for &r in users {
+            if let Some(Some(l)) = s.live.get(r as usize) {
+                s.cand.or_with(l);
+            }
+        }
+        if !s.cand.any() {
+            continue;
+        }
+        let Some(col) = view.column(e.field) else {
+            continue;
+        };
+        match &e.kind {
+            ExpensiveKind::FieldRef { other, mode, cased } => {
+                let Some(ocol) = view.columns.get(other.idx()) else {
+                    continue;
+                };
+                for row in s.cand.iter_ones() {
+                    let row = row as u32;
+                    let hit = col.row_values(row).any(|a| {
+                        ocol.row_values(row)
+                            .any(|b| fieldref_match(*mode, *cased, a, b))
+                    });
+                    if hit {
+                        s.hits.set(e.pred, row as usize);
+                    }
+                }
+            }
+            kind => {
+                for (row, v) in col.iter() {
+                    if s.cand.get(row as usize)
+                        && !s.hits.get(e.pred).is_some_and(|b| b.get(row as usize))
+                        && expensive_value_match(kind, v, &mut s.fold_a)
+                    {
+                        s.hits.set(e.pred, row as usize);
+                    }
+                }
+            }
+        }
+    }
+    let t3 = std::time::Instant::now();
+
+    // (d) conditions.
+    let mut res = EvalResult::default();
+    let mut out = s.pool.pop().unwrap_or_default();
+    for (r, rule) in cp.rules.iter().enumerate() {
+        let Some(Some(live)) = s.live.get(r) else {
+            continue;
+        };
+        eval_expr(&rule.expr, &mut out, &s.hits, valid, &mut s.pool, rows);
+        out.and_with(live);
+        let list = if rule.emit {
+            &mut res.matches
+        } else {
+            &mut res.hidden
+        };
+        list.extend(out.iter_ones().map(|row| (row as u32, r as u32)));
+    }
+    s.pool.push(out);
+    // Return live bitsets to the pool for the next batch.
+    for slot in s.live.iter_mut() {
+        if let Some(b) = slot.take() {
+            s.pool.push(b);
+        }
+    }
+    s.pool.truncate(64);
+    res.matches.sort_unstable();
+    res.hidden.sort_unstable();
+    let t4 = std::time::Instant::now();
+    times.match_ns += (t1 - t0).as_nanos() as u64 + (t3 - t2).as_nanos() as u64;
+    times.condition_ns += (t2 - t1).as_nanos() as u64 + (t4 - t3).as_nanos() as u64;
+    res
+}
+
+/// The physical plan, for `sigma explain`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explain {
+    pub fields: Vec<FieldExplain>,
+    pub predicates: usize,
+    pub rules: usize,
+    pub rules_with_required: usize,
+    /// Rules with no required predicate (evaluated on every valid row).
+    pub rules_without_required: usize,
+    pub shared_predicates: usize,
+    pub expensive_predicates: usize,
+    pub correlations: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldExplain {
+    /// Field name, or `*` for keywords.
+    pub field: String,
+    #[serde(flatten)]
+    pub counts: FieldMatcherStats,
+}
+
+impl CompiledPlan {
+    pub fn explain(&self) -> Explain {
+        let fields = self
+            .fields
+            .iter()
+            .map(|(f, m)| FieldExplain {
+                field: match f {
+                    PredField::Keyword => "*".to_string(),
+                    PredField::Field(id) => {
+                        self.plan.fields.get(id.idx()).cloned().unwrap_or_default()
+                    }
+                },
+                counts: m.stats.clone(),
+            })
+            .collect();
+        let with_req = self.rules.iter().filter(|r| !r.required.is_empty()).count();
+        Explain {
+            fields,
+            predicates: self.plan.predicates.len(),
+            rules: self.rules.len(),
+            rules_with_required: with_req,
+            rules_without_required: self.rules.len() - with_req,
+            shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
+            expensive_predicates: self.expensive.len(),
+            correlations: self.plan.correlations.len(),
+        }
+    }
+}

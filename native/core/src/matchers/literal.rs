@@ -1,0 +1,158 @@
+//! Literal string predicates of one field, combined: `exact` via hash maps
+//! (folded text → predicates for case-insensitive ones, raw text for cased),
+//! `prefix`/`suffix`/`contains` via one Aho-Corasick automaton per casing
+//! (standard semantics, overlapping search; the case-insensitive automaton
+//! runs over the folded value), with anchors checked from match positions.
+//! The automata also carry glob "gate" literals. Empty patterns never enter
+//! an automaton: prefix/suffix/contains "" match every value (`any_value`).
+
+use crate::hash::FxHashMap;
+use crate::plan::StringMode;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+
+/// What an automaton pattern stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcPat {
+    Pred {
+        pred: u32,
+        mode: StringMode,
+    },
+    /// Gate literal of glob number `glob` of the field.
+    Gate {
+        glob: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct AcSet {
+    pub ac: AhoCorasick,
+    pub pats: Vec<AcPat>,
+}
+
+/// Builder input for one casing.
+#[derive(Debug, Default)]
+pub struct AcBuilder {
+    strings: Vec<String>,
+    pats: Vec<AcPat>,
+}
+
+impl AcBuilder {
+    pub fn add(&mut self, s: &str, p: AcPat) {
+        self.strings.push(s.to_string());
+        self.pats.push(p);
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    pub fn build(self) -> Result<Option<AcSet>, String> {
+        if self.strings.is_empty() {
+            return Ok(None);
+        }
+        let ac = AhoCorasickBuilder::new()
+            .match_kind(MatchKind::Standard)
+            .build(&self.strings)
+            .map_err(|e| e.to_string())?;
+        Ok(Some(AcSet {
+            ac,
+            pats: self.pats,
+        }))
+    }
+}
+
+impl AcSet {
+    /// Report every (pattern, anchored-ok) hit over `text`.
+    #[inline]
+    pub fn scan(&self, text: &str, mut on_pred: impl FnMut(u32), mut on_gate: impl FnMut(u32)) {
+        let len = text.len();
+        for m in self.ac.find_overlapping_iter(text) {
+            match self.pats.get(m.pattern().as_usize()) {
+                Some(AcPat::Pred { pred, mode }) => {
+                    let ok = match mode {
+                        StringMode::Prefix => m.start() == 0,
+                        StringMode::Suffix => m.end() == len,
+                        StringMode::Contains => true,
+                        StringMode::Exact => m.start() == 0 && m.end() == len,
+                    };
+                    if ok {
+                        on_pred(*pred);
+                    }
+                }
+                Some(AcPat::Gate { glob }) => on_gate(*glob),
+                None => {}
+            }
+        }
+    }
+}
+
+/// Exact-equality sets for one casing.
+pub type ExactMap = FxHashMap<Box<str>, Vec<u32>>;
+
+/// The literal predicate test, applied directly (oracle and fieldref).
+#[inline]
+pub fn string_mode_match(mode: StringMode, value: &str, pattern: &str) -> bool {
+    match mode {
+        StringMode::Exact => value == pattern,
+        StringMode::Prefix => value.starts_with(pattern),
+        StringMode::Suffix => value.ends_with(pattern),
+        StringMode::Contains => value.contains(pattern),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors() {
+        let mut b = AcBuilder::default();
+        b.add(
+            "cmd",
+            AcPat::Pred {
+                pred: 0,
+                mode: StringMode::Prefix,
+            },
+        );
+        b.add(
+            ".exe",
+            AcPat::Pred {
+                pred: 1,
+                mode: StringMode::Suffix,
+            },
+        );
+        b.add(
+            "md.e",
+            AcPat::Pred {
+                pred: 2,
+                mode: StringMode::Contains,
+            },
+        );
+        b.add("xx", AcPat::Gate { glob: 7 });
+        b.add(
+            "md",
+            AcPat::Pred {
+                pred: 3,
+                mode: StringMode::Prefix,
+            },
+        );
+        let s = b.build().unwrap().unwrap();
+        let run = |t: &str| {
+            let mut p = Vec::new();
+            let mut g = Vec::new();
+            s.scan(t, |x| p.push(x), |x| g.push(x));
+            p.sort();
+            p.dedup();
+            (p, g)
+        };
+        assert_eq!(run("cmd.exe"), (vec![0, 1, 2], vec![]));
+        assert_eq!(run("xcmd.exe.bak"), (vec![2], vec![]));
+        assert_eq!(run("xx"), (vec![], vec![7]));
+        assert!(string_mode_match(StringMode::Contains, "abc", ""));
+        assert!(!string_mode_match(StringMode::Exact, "abc", ""));
+    }
+}

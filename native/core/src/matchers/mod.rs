@@ -1,0 +1,343 @@
+//! Per-field combined matchers: for each referenced field (and the keyword
+//! pseudo-field) ONE `FieldMatcher` holds all the cheap predicates on that
+//! field — exact hash sets, Aho-Corasick automata for prefix/suffix/contains
+//! and glob gates, gated globs, numeric comparisons, CIDR networks,
+//! exists/null — and tests each value once against all of them
+//! (`FieldMatcher::scan`). Expensive predicates (regex, ungated glob,
+//! fieldref, timepart) become `Expensive` entries that the evaluator runs only
+//! on rows some rule still needs. Predicates that fail to compile are
+//! reported as `CompileError`s and never match.
+
+pub mod cidr;
+pub mod glob;
+pub mod literal;
+pub mod numeric;
+pub mod regex;
+pub mod timepart;
+
+use crate::bitset::HitSets;
+use crate::fold::{fold, fold_cow};
+use crate::plan::{Cmp, FieldId, PredField, Predicate, PredicateOp, StringMode, TimePart};
+use glob::GlobMatcher;
+use literal::{AcBuilder, AcPat, AcSet, ExactMap};
+
+/// A predicate the engine could not compile; it never matches.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct CompileError {
+    pub predicate: u32,
+    /// Rules whose condition mentions the predicate.
+    pub rules: Vec<u32>,
+    pub message: String,
+}
+
+/// All cheap predicates of one field.
+#[derive(Debug, Default)]
+pub struct FieldMatcher {
+    pub exact_cs: ExactMap,
+    pub exact_ci: ExactMap,
+    pub ac_cs: Option<AcSet>,
+    pub ac_ci: Option<AcSet>,
+    /// prefix/suffix/contains "" : every value matches.
+    pub any_value: Vec<u32>,
+    pub gated_globs: Vec<GlobMatcher>,
+    pub numeric: Vec<(u32, Cmp, f64)>,
+    pub cidr: Vec<(u32, cidr::Network)>,
+    pub exists: Vec<u32>,
+    pub null: Vec<u32>,
+    needs_fold: bool,
+    /// Counts for explain.
+    pub stats: FieldMatcherStats,
+}
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FieldMatcherStats {
+    pub exact: usize,
+    pub prefix: usize,
+    pub suffix: usize,
+    pub contains: usize,
+    pub ac_patterns_cased: usize,
+    pub ac_patterns_folded: usize,
+    pub glob_gated: usize,
+    pub glob_ungated: usize,
+    pub regex: usize,
+    pub numeric: usize,
+    pub cidr: usize,
+    pub exists: usize,
+    pub null: usize,
+    pub fieldref: usize,
+    pub timepart: usize,
+}
+
+/// An expensive predicate, run on candidate rows only.
+#[derive(Debug)]
+pub struct Expensive {
+    pub pred: u32,
+    pub field: PredField,
+    pub kind: ExpensiveKind,
+}
+
+#[derive(Debug)]
+pub enum ExpensiveKind {
+    Regex(::regex::Regex),
+    Glob(GlobMatcher),
+    FieldRef {
+        other: FieldId,
+        mode: StringMode,
+        cased: bool,
+    },
+    TimePart {
+        part: TimePart,
+        value: f64,
+    },
+}
+
+/// Per-thread buffers for `FieldMatcher::scan`.
+#[derive(Debug, Default)]
+pub struct ValueScratch {
+    fold: String,
+    gates: Vec<u32>,
+}
+
+/// Builds one field's matcher; `finish` yields it.
+#[derive(Default)]
+pub struct FieldMatcherBuilder {
+    m: FieldMatcher,
+    ac_cs: AcBuilder,
+    ac_ci: AcBuilder,
+}
+
+impl FieldMatcherBuilder {
+    /// Add predicate `id`. Cheap ones are absorbed; expensive ones are
+    /// returned as `Ok(Some(..))`.
+    pub fn add(&mut self, id: u32, p: &Predicate) -> Result<Option<Expensive>, String> {
+        let m = &mut self.m;
+        let exp = |kind| {
+            Ok(Some(Expensive {
+                pred: id,
+                field: p.field,
+                kind,
+            }))
+        };
+        match &p.op {
+            PredicateOp::String { mode, value, cased } => {
+                let v = if *cased { value.clone() } else { fold(value) };
+                match mode {
+                    StringMode::Exact => m.stats.exact += 1,
+                    StringMode::Prefix => m.stats.prefix += 1,
+                    StringMode::Suffix => m.stats.suffix += 1,
+                    StringMode::Contains => m.stats.contains += 1,
+                }
+                if !*cased {
+                    m.needs_fold = true;
+                }
+                if *mode == StringMode::Exact {
+                    let map = if *cased {
+                        &mut m.exact_cs
+                    } else {
+                        &mut m.exact_ci
+                    };
+                    map.entry(v.into_boxed_str()).or_default().push(id);
+                } else if v.is_empty() {
+                    m.any_value.push(id);
+                } else {
+                    let b = if *cased {
+                        &mut self.ac_cs
+                    } else {
+                        &mut self.ac_ci
+                    };
+                    b.add(
+                        &v,
+                        AcPat::Pred {
+                            pred: id,
+                            mode: *mode,
+                        },
+                    );
+                }
+                Ok(None)
+            }
+            PredicateOp::Glob { parts, cased } => {
+                let parts: Vec<_> = if *cased {
+                    parts.clone()
+                } else {
+                    parts
+                        .iter()
+                        .map(|p| match p {
+                            crate::plan::GlobPart::Lit(l) => crate::plan::GlobPart::Lit(fold(l)),
+                            o => o.clone(),
+                        })
+                        .collect()
+                };
+                let g = glob::compile(id, &parts, *cased)?;
+                if let Some(gate) = g.gate.clone() {
+                    m.stats.glob_gated += 1;
+                    if !*cased {
+                        m.needs_fold = true;
+                    }
+                    let glob = m.gated_globs.len() as u32;
+                    let b = if *cased {
+                        &mut self.ac_cs
+                    } else {
+                        &mut self.ac_ci
+                    };
+                    b.add(&gate, AcPat::Gate { glob });
+                    m.gated_globs.push(g);
+                    Ok(None)
+                } else {
+                    m.stats.glob_ungated += 1;
+                    exp(ExpensiveKind::Glob(g))
+                }
+            }
+            PredicateOp::Regex { pattern, flags } => {
+                let r = regex::compile(pattern, *flags)?;
+                m.stats.regex += 1;
+                exp(ExpensiveKind::Regex(r))
+            }
+            PredicateOp::Compare { cmp, value } => {
+                m.stats.numeric += 1;
+                m.numeric.push((id, *cmp, *value));
+                Ok(None)
+            }
+            PredicateOp::Cidr { network } => {
+                let n = cidr::Network::parse(network)?;
+                m.stats.cidr += 1;
+                m.cidr.push((id, n));
+                Ok(None)
+            }
+            PredicateOp::Exists => {
+                m.stats.exists += 1;
+                m.exists.push(id);
+                Ok(None)
+            }
+            PredicateOp::Null => {
+                m.stats.null += 1;
+                m.null.push(id);
+                Ok(None)
+            }
+            PredicateOp::Fieldref { other, mode, cased } => {
+                m.stats.fieldref += 1;
+                exp(ExpensiveKind::FieldRef {
+                    other: FieldId(*other as u32),
+                    mode: *mode,
+                    cased: *cased,
+                })
+            }
+            PredicateOp::Timepart { part, value } => {
+                m.stats.timepart += 1;
+                exp(ExpensiveKind::TimePart {
+                    part: *part,
+                    value: *value,
+                })
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<FieldMatcher, String> {
+        let mut m = self.m;
+        m.stats.ac_patterns_cased = self.ac_cs.len();
+        m.stats.ac_patterns_folded = self.ac_ci.len();
+        m.ac_cs = self.ac_cs.build()?;
+        m.ac_ci = self.ac_ci.build()?;
+        Ok(m)
+    }
+}
+
+impl FieldMatcher {
+    /// Whether any per-value test exists (else only exists/null apply).
+    pub fn has_value_tests(&self) -> bool {
+        !(self.exact_cs.is_empty()
+            && self.exact_ci.is_empty()
+            && self.ac_cs.is_none()
+            && self.ac_ci.is_none()
+            && self.any_value.is_empty()
+            && self.numeric.is_empty()
+            && self.cidr.is_empty())
+    }
+
+    /// Test one value of `row` against every cheap predicate of the field.
+    #[inline]
+    pub fn scan(&self, row: u32, s: &str, hits: &mut HitSets, vs: &mut ValueScratch) {
+        let r = row as usize;
+        let ValueScratch { fold, gates } = vs;
+        gates.clear();
+        if let Some(ps) = self.exact_cs.get(s) {
+            ps.iter().for_each(|&p| hits.set(p, r));
+        }
+        for &p in &self.any_value {
+            hits.set(p, r);
+        }
+        if let Some(ac) = &self.ac_cs {
+            ac.scan(s, |p| hits.set(p, r), |g| gates.push(g));
+        }
+        let folded = if self.needs_fold {
+            fold_cow(s, fold)
+        } else {
+            s
+        };
+        if self.needs_fold {
+            if let Some(ps) = self.exact_ci.get(folded) {
+                ps.iter().for_each(|&p| hits.set(p, r));
+            }
+            if let Some(ac) = &self.ac_ci {
+                ac.scan(folded, |p| hits.set(p, r), |g| gates.push(g));
+            }
+        }
+        if !gates.is_empty() {
+            gates.sort_unstable();
+            gates.dedup();
+            for &g in gates.iter() {
+                if let Some(gm) = self.gated_globs.get(g as usize) {
+                    let text = if gm.cased { s } else { folded };
+                    if gm.regex.is_match(text) {
+                        hits.set(gm.pred, r);
+                    }
+                }
+            }
+        }
+        if !self.numeric.is_empty() {
+            if let Some(v) = numeric::parse_number(s) {
+                for &(p, cmp, bound) in &self.numeric {
+                    if numeric::compare(v, cmp, bound) {
+                        hits.set(p, r);
+                    }
+                }
+            }
+        }
+        if !self.cidr.is_empty() {
+            if let Some(ip) = cidr::parse_ip(s) {
+                for (p, n) in &self.cidr {
+                    if n.contains(&ip) {
+                        hits.set(*p, r);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Test one value against an expensive predicate (fieldref excluded: it
+/// needs the row).
+#[inline]
+pub fn expensive_value_match(kind: &ExpensiveKind, s: &str, fold_buf: &mut String) -> bool {
+    match kind {
+        ExpensiveKind::Regex(r) => r.is_match(s),
+        ExpensiveKind::Glob(g) => {
+            if g.cased {
+                g.regex.is_match(s)
+            } else {
+                g.regex.is_match(fold_cow(s, fold_buf))
+            }
+        }
+        ExpensiveKind::TimePart { part, value } => timepart::matches(s, *part, *value),
+        ExpensiveKind::FieldRef { .. } => false,
+    }
+}
+
+/// Fieldref comparison of two values.
+pub fn fieldref_match(mode: StringMode, cased: bool, a: &str, b: &str) -> bool {
+    if cased {
+        literal::string_mode_match(mode, a, b)
+    } else {
+        literal::string_mode_match(mode, &fold(a), &fold(b))
+    }
+}

@@ -1,0 +1,225 @@
+//! The evaluator's in-memory column format and the canonical text of scalar
+//! values. A `TextColumn` holds the values of one field over one batch as
+//! text, in row order (every value of row r comes before any value of row
+//! r+1), plus a `present` bitset (the field exists with a non-null value).
+//! Both the JSON path (json.rs) and the Arrow path (columns.rs) fill these, so
+//! every matcher sees the same text for the same event. Numbers are written
+//! with `write_i64`/`write_u64`/`write_f64` (integers exact; floats as the
+//! shortest round-trip digits laid out like JavaScript's `Number#toString`).
+
+use crate::bitset::Bitset;
+use crate::plan::{FieldId, PredField};
+
+/// The text values of one field over one batch.
+#[derive(Debug, Default, Clone)]
+pub struct TextColumn {
+    data: String,
+    ends: Vec<usize>,
+    rows: Vec<u32>,
+    present: Bitset,
+    multi: bool,
+}
+
+impl TextColumn {
+    /// Clear for a batch of `rows` rows, keeping allocations.
+    pub fn reset(&mut self, rows: usize) {
+        self.data.clear();
+        self.ends.clear();
+        self.rows.clear();
+        self.present.reset(rows);
+        self.multi = false;
+    }
+
+    /// Append one value of `row`. Rows must be pushed in non-decreasing order.
+    #[inline]
+    pub fn push(&mut self, row: u32, s: &str) {
+        if self.rows.last() == Some(&row) {
+            self.multi = true;
+        }
+        self.data.push_str(s);
+        self.ends.push(self.data.len());
+        self.rows.push(row);
+        self.present.set(row as usize);
+    }
+
+    /// Append a value built by `f` writing into the column's buffer.
+    #[inline]
+    pub fn push_with(&mut self, row: u32, f: impl FnOnce(&mut String)) {
+        if self.rows.last() == Some(&row) {
+            self.multi = true;
+        }
+        f(&mut self.data);
+        self.ends.push(self.data.len());
+        self.rows.push(row);
+        self.present.set(row as usize);
+    }
+
+    /// Mark the field present in `row` without a value (an empty array).
+    pub fn mark_present(&mut self, row: u32) {
+        self.present.set(row as usize);
+    }
+
+    /// The field held an array (or several values) in some row.
+    pub fn mark_multi(&mut self) {
+        self.multi = true;
+    }
+
+    pub fn is_multi(&self) -> bool {
+        self.multi
+    }
+
+    pub fn present(&self) -> &Bitset {
+        &self.present
+    }
+
+    pub fn num_values(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Value `i` (in push order) and its row.
+    #[inline]
+    pub fn value(&self, i: usize) -> Option<(u32, &str)> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { *self.ends.get(i - 1)? };
+        let row = *self.rows.get(i)?;
+        Some((row, self.data.get(start..end)?))
+    }
+
+    /// Every `(row, value)` in row order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &str)> + '_ {
+        (0..self.ends.len()).filter_map(move |i| self.value(i))
+    }
+
+    /// The value indexes of `row`.
+    pub fn row_range(&self, row: u32) -> std::ops::Range<usize> {
+        let lo = self.rows.partition_point(|&r| r < row);
+        let hi = self.rows.partition_point(|&r| r <= row);
+        lo..hi
+    }
+
+    /// The values of `row`.
+    pub fn row_values(&self, row: u32) -> impl Iterator<Item = &str> + '_ {
+        self.row_range(row)
+            .filter_map(move |i| self.value(i).map(|(_, s)| s))
+    }
+}
+
+/// What the evaluator reads: a batch of `rows` rows, the rows that may match
+/// (`valid`: parsed events, never blank or dead lines), one column per plan
+/// field (indexed by `FieldId`) and, when the plan has keyword predicates,
+/// the keyword column (every string value of each event).
+#[derive(Clone, Copy)]
+pub struct BatchView<'a> {
+    pub rows: usize,
+    pub valid: &'a Bitset,
+    pub columns: &'a [TextColumn],
+    pub keywords: Option<&'a TextColumn>,
+}
+
+impl<'a> BatchView<'a> {
+    pub fn column(&self, f: PredField) -> Option<&'a TextColumn> {
+        match f {
+            PredField::Keyword => self.keywords,
+            PredField::Field(FieldId(i)) => self.columns.get(i as usize),
+        }
+    }
+}
+
+pub fn write_i64(v: i64, out: &mut String) {
+    let mut b = itoa::Buffer::new();
+    out.push_str(b.format(v));
+}
+
+pub fn write_u64(v: u64, out: &mut String) {
+    let mut b = itoa::Buffer::new();
+    out.push_str(b.format(v));
+}
+
+/// Shortest round-trip digits, laid out as JavaScript's `Number#toString`:
+/// `1` for 1.0, `0.5`, `1e+21`, `1.5e-7`, `NaN`, `Infinity`.
+pub fn write_f64(v: f64, out: &mut String) {
+    use std::fmt::Write;
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "Infinity" } else { "-Infinity" });
+        return;
+    }
+    if v == 0.0 {
+        out.push('0');
+        return;
+    }
+    let mut tmp = String::with_capacity(32);
+    let _ = write!(tmp, "{:e}", v.abs());
+    let (mant, exp) = tmp.split_once('e').unwrap_or((tmp.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
+    let k = digits.len() as i32;
+    let n = exp + 1;
+    if v < 0.0 {
+        out.push('-');
+    }
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        (0..n - k).for_each(|_| out.push('0'));
+    } else if 0 < n && n <= 21 {
+        let (a, b) = digits.split_at(n as usize);
+        out.push_str(a);
+        out.push('.');
+        out.push_str(b);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        (0..-n).for_each(|_| out.push('0'));
+        out.push_str(&digits);
+    } else {
+        let (a, b) = digits.split_at(1);
+        out.push_str(a);
+        if !b.is_empty() {
+            out.push('.');
+            out.push_str(b);
+        }
+        out.push('e');
+        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        let _ = write!(out, "{}", (n - 1).abs());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: f64) -> String {
+        let mut s = String::new();
+        write_f64(v, &mut s);
+        s
+    }
+
+    #[test]
+    fn float_canon() {
+        assert_eq!(f(1.0), "1");
+        assert_eq!(f(-2.5), "-2.5");
+        assert_eq!(f(0.1), "0.1");
+        assert_eq!(f(1e21), "1e+21");
+        assert_eq!(f(1e20), "100000000000000000000");
+        assert_eq!(f(1.5e-7), "1.5e-7");
+        assert_eq!(f(0.000001), "0.000001");
+        assert_eq!(f(123.456), "123.456");
+        assert_eq!(f(1.8446744073709552e19), "18446744073709552000");
+        assert_eq!(f(-0.0), "0");
+    }
+
+    #[test]
+    fn column_rows() {
+        let mut c = TextColumn::default();
+        c.reset(5);
+        c.push(1, "a");
+        c.push(3, "b");
+        c.push(3, "c");
+        assert!(c.is_multi());
+        assert_eq!(c.row_values(3).collect::<Vec<_>>(), vec!["b", "c"]);
+        assert_eq!(c.row_values(2).count(), 0);
+        assert!(c.present().get(1) && !c.present().get(0));
+    }
+}
