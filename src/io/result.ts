@@ -28,6 +28,8 @@ export interface EvalResult {
   batch: Batch;
   /** Rows in the input batch, blank lines included. */
   rows: number;
+  /** Rows that were evaluated as events: not blank, not dead-lettered. */
+  events: number;
   matchRows: Uint32Array;
   matchRules: Uint32Array;
   deadLetters: DeadLetter[];

@@ -11,6 +11,7 @@ import type { CDataArray } from "../batch/c-data.ts";
 
 export interface NativeJsonOutput {
   lines: number;
+  events: number;
   lineOffsets: Uint32Array;
   matchRows: Uint32Array;
   matchRules: Uint32Array;

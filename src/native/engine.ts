@@ -104,6 +104,7 @@ export class Engine implements Evaluator {
     return {
       batch,
       rows: output.lines,
+      events: output.events,
       matchRows: output.matchRows,
       matchRules: output.matchRules,
       deadLetters,
@@ -118,6 +119,7 @@ export class Engine implements Evaluator {
     return {
       batch,
       rows: batch.batch.numRows,
+      events: batch.batch.numRows,
       matchRows: output.matchRows,
       matchRules: output.matchRules,
       deadLetters: [],

@@ -18,6 +18,7 @@ export interface RunSummary {
 
 export class SummaryCollector {
   #lines = 0;
+  #events = 0;
   #dead = 0;
   #matches = 0;
   #byRule = new Map<number, number>();
@@ -27,14 +28,15 @@ export class SummaryCollector {
   add(result: EvalResult): void {
     this.#rules = result.rules;
     this.#lines += result.rows;
+    this.#events += result.events;
     this.#dead += result.deadLetters.length;
     this.#matches += result.matchRules.length;
     for (const rule of result.matchRules) this.#byRule.set(rule, (this.#byRule.get(rule) ?? 0) + 1);
   }
 
-  /** Events evaluated so far: input rows that were not dead-lettered (blank lines count as rows). */
+  /** Events evaluated so far: input rows that were neither blank nor dead-lettered. */
   get events(): number {
-    return this.#lines - this.#dead;
+    return this.#events;
   }
 
   finish(top = 10): RunSummary {

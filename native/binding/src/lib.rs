@@ -1,6 +1,189 @@
+//! The napi door to sigma-core: #[napi] entry points, Arrow C Data import and
+//! export, and error mapping. Nothing here evaluates rules; every function
+//! is one call per batch (never per event), and no panic crosses into JS:
+//! entry points that run engine code catch unwinds and return them as errors.
+
+mod c_data;
+mod json_arrow;
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
+use napi::{Env, JsObject, Result, Task};
 use napi_derive::napi;
+use sigma_core::{Engine, JsonEvalOutput};
+
+fn engine_error(message: impl Into<String>) -> napi::Error {
+    napi::Error::new(napi::Status::GenericFailure, message.into())
+}
+
+/// Runs engine code, turning a panic (a bug, never an input error) into an error value.
+fn guarded<T>(what: &str, run: impl FnOnce() -> T) -> Result<T> {
+    catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
+        let detail = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        engine_error(format!("internal error in {what}: {detail}"))
+    })
+}
 
 #[napi]
 pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Lines in an NDJSON chunk; a final line without a newline counts.
+#[napi]
+pub fn count_lines(chunk: Uint8Array) -> u32 {
+    let bytes: &[u8] = &chunk;
+    let newlines = memchr_count(bytes);
+    let tail = usize::from(bytes.last().is_some_and(|&b| b != b'\n'));
+    (newlines + tail) as u32
+}
+
+fn memchr_count(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
+}
+
+#[napi(object)]
+pub struct CompileErrorJs {
+    pub predicate: u32,
+    pub message: String,
+}
+
+#[napi(object)]
+pub struct JsonOutputJs {
+    pub lines: u32,
+    pub events: u32,
+    pub line_offsets: Uint32Array,
+    pub match_rows: Uint32Array,
+    pub match_rules: Uint32Array,
+    pub dead_rows: Uint32Array,
+    pub dead_reasons: Vec<String>,
+}
+
+#[napi(object)]
+pub struct MatchOutputJs {
+    pub match_rows: Uint32Array,
+    pub match_rules: Uint32Array,
+}
+
+fn json_output(output: JsonEvalOutput) -> JsonOutputJs {
+    let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
+    let (dead_rows, dead_reasons): (Vec<u32>, Vec<String>) =
+        output.dead_letters.into_iter().map(|d| (d.line, d.reason)).unzip();
+    JsonOutputJs {
+        lines: output.lines,
+        events: output.stats.events as u32,
+        line_offsets: Uint32Array::new(output.line_offsets),
+        match_rows: Uint32Array::new(match_rows),
+        match_rules: Uint32Array::new(match_rules),
+        dead_rows: Uint32Array::new(dead_rows),
+        dead_reasons,
+    }
+}
+
+/// A compiled rule plan. Immutable; hot reload builds a new one.
+#[napi]
+pub struct NativeEngine {
+    engine: Arc<Engine>,
+    errors: Vec<CompileErrorJs>,
+}
+
+/// Evaluates one NDJSON chunk on a libuv worker thread, so that JS I/O
+/// overlaps evaluation. The chunk is copied once into Rust memory.
+pub struct EvalJsonTask {
+    engine: Arc<Engine>,
+    chunk: Vec<u8>,
+}
+
+impl Task for EvalJsonTask {
+    type Output = JsonEvalOutput;
+    type JsValue = JsonOutputJs;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let engine = &self.engine;
+        let chunk = &self.chunk;
+        guarded("evalJson", || engine.eval_json(chunk))?.map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
+    }
+
+    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
+        Ok(json_output(output))
+    }
+}
+
+#[napi]
+impl NativeEngine {
+    /// Compiles a serialized plan (src/plan/types.ts). A malformed plan is an
+    /// error; predicates the engine cannot build are reported by compileErrors.
+    #[napi(constructor)]
+    pub fn new(plan_json: String) -> Result<Self> {
+        let (engine, errors) = guarded("compile", || Engine::compile(&plan_json))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("invalid rule plan: {e}")))?;
+        let errors = errors
+            .into_iter()
+            .map(|e| CompileErrorJs { predicate: e.predicate, message: e.message })
+            .collect();
+        Ok(NativeEngine { engine: Arc::new(engine), errors })
+    }
+
+    #[napi]
+    pub fn compile_errors(&self) -> Vec<CompileErrorJs> {
+        self.errors.iter().map(|e| CompileErrorJs { predicate: e.predicate, message: e.message.clone() }).collect()
+    }
+
+    #[napi(ts_return_type = "Promise<JsonOutputJs>")]
+    pub fn eval_json(&self, chunk: Buffer) -> AsyncTask<EvalJsonTask> {
+        AsyncTask::new(EvalJsonTask { engine: Arc::clone(&self.engine), chunk: chunk.to_vec() })
+    }
+
+    #[napi]
+    pub fn eval_json_sync(&self, chunk: Uint8Array) -> Result<JsonOutputJs> {
+        let bytes: &[u8] = &chunk;
+        let output = guarded("evalJsonSync", || self.engine.eval_json(bytes))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        Ok(json_output(output))
+    }
+
+    /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
+    /// through the C Data Interface without copying its buffers.
+    #[napi]
+    pub fn eval_arrow(&self, batch: JsObject) -> Result<MatchOutputJs> {
+        let record_batch = c_data::import_batch(&batch)?;
+        let output = guarded("evalArrow", || self.engine.eval_record_batch(&record_batch))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        drop(record_batch);
+        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
+        Ok(MatchOutputJs { match_rows: Uint32Array::new(match_rows), match_rules: Uint32Array::new(match_rules) })
+    }
+
+    #[napi]
+    pub fn stats(&self) -> Result<String> {
+        serde_json::to_string(&self.engine.stats()).map_err(|e| engine_error(e.to_string()))
+    }
+
+    #[napi]
+    pub fn explain(&self) -> Result<String> {
+        serde_json::to_string(&self.engine.explain()).map_err(|e| engine_error(e.to_string()))
+    }
+}
+
+/// Imports a described batch and exports it straight back: the C Data round trip.
+#[napi]
+pub fn round_trip_arrow(env: Env, batch: JsObject) -> Result<JsObject> {
+    let record_batch = c_data::import_batch(&batch)?;
+    c_data::export_batch(&env, &record_batch)
+}
+
+/// Parses NDJSON into the Arrow columns of `fields` (the JSON path's own
+/// columns) and exports them through the C Data Interface.
+#[napi]
+pub fn json_to_arrow(env: Env, chunk: Uint8Array, fields: Vec<String>) -> Result<JsObject> {
+    let bytes: &[u8] = &chunk;
+    let batch = guarded("jsonToArrow", || json_arrow::to_record_batch(bytes, &fields))?
+        .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+    c_data::export_batch(&env, &batch)
 }
