@@ -66,7 +66,7 @@ export function describeField(plan: LogicalPlan, f: number, counts: Map<string, 
 export function describeExpr(e: Expr): string {
   if ("pred" in e) return `#${e.pred}`;
   if ("const" in e) return e.const ? "true" : "false";
-  if ("not" in e) return `not ${describeExpr(e.not)}`;
+  if ("not" in e) return "and" in e.not || "or" in e.not ? `not (${describeExpr(e.not)})` : `not ${describeExpr(e.not)}`;
   const kids = ("and" in e ? e.and : e.or).map((k) => ("and" in k || "or" in k ? `(${describeExpr(k)})` : describeExpr(k)));
   return kids.join("and" in e ? " and " : " or ");
 }
