@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import yaml from "js-yaml";
+import { load as loadYaml } from "js-yaml";
 import { LineOrigin } from "../src/batch/batch.ts";
 import { Engine } from "../src/native/engine.ts";
 import { buildPlan } from "../src/plan/build.ts";
@@ -29,7 +29,7 @@ const dir = join(import.meta.dir, "vectors");
 const cases: { file: string; vector: VectorCase }[] = readdirSync(dir)
   .filter((f) => f.endsWith(".yml"))
   .sort()
-  .flatMap((file) => (yaml.load(readFileSync(join(dir, file), "utf8")) as VectorCase[]).map((vector) => ({ file, vector })));
+  .flatMap((file) => (loadYaml(readFileSync(join(dir, file), "utf8")) as VectorCase[]).map((vector) => ({ file, vector })));
 
 function eventLine(event: Record<string, unknown> | string): string {
   return typeof event === "string" ? event : JSON.stringify(event);

@@ -1,0 +1,125 @@
+/**
+ * Test helpers around the real broker that scripts/services/kafka.sh runs:
+ * start and stop it (or say why it cannot run here), create uniquely named
+ * topics, produce, and read a topic back with a bounded wait. Every wait has
+ * a deadline so a broken broker fails a test instead of hanging CI.
+ */
+
+import { spawnSync } from "bun";
+import { Kafka, logLevel, Partitioners, type Message } from "kafkajs";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const SCRIPT = `${ROOT}scripts/services/kafka.sh`;
+export const KAFKA_PORT = Number(process.env.SIGMA_TEST_KAFKA_PORT ?? "19092");
+export const BROKER = `127.0.0.1:${KAFKA_PORT}`;
+
+/** Why the broker cannot run on this machine, or undefined when it can. */
+export function brokerUnavailableReason(): string | undefined {
+  for (const tool of ["java", "mvn"]) {
+    if (Bun.which(tool) === null) return `${tool} is not installed: skipping Kafka broker tests (install Java 17+ and Maven)`;
+  }
+  return undefined;
+}
+
+function runScript(command: "start" | "stop"): void {
+  const result = spawnSync(["bash", SCRIPT, command], {
+    env: { ...process.env, KAFKA_PORT: String(KAFKA_PORT) },
+    stdout: "pipe",
+    stderr: "pipe",
+    timeout: 240_000,
+  });
+  if (result.exitCode !== 0) {
+    throw new Error(`kafka.sh ${command} failed (${result.exitCode}): ${result.stderr.toString()}${result.stdout.toString()}`);
+  }
+}
+
+export function startBroker(): void {
+  runScript("start");
+}
+
+/** Stops the broker unless SIGMA_KAFKA_KEEP=1 (a developer iterating on tests). */
+export function stopBroker(): void {
+  if (process.env.SIGMA_KAFKA_KEEP === "1") return;
+  runScript("stop");
+}
+
+export function testKafka(): Kafka {
+  return new Kafka({ clientId: "sigma-test", brokers: [BROKER], logLevel: logLevel.NOTHING });
+}
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+export async function createTopics(kafka: Kafka, topics: string[], partitions = 1): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ waitForLeaders: true, topics: topics.map((topic) => ({ topic, numPartitions: partitions })) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function produce(kafka: Kafka, topic: string, messages: Message[], chunk = 1000): Promise<void> {
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += chunk) {
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + chunk) });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export interface ReadMessage {
+  key: string | null;
+  value: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * Reads `topic` from the beginning until `expected` messages arrived and the
+ * topic stayed quiet for `settleMs` (so extra messages are seen too), or until
+ * `timeoutMs`. Returns what it read either way; the test judges.
+ */
+export async function readTopic(kafka: Kafka, topic: string, expected: number, timeoutMs = 60_000, settleMs = 1500): Promise<ReadMessage[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName("reader"), maxWaitTimeInMs: 200 });
+  const out: ReadMessage[] = [];
+  let lastArrival = Date.now();
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) {
+          if (value !== undefined) headers[name] = value.toString();
+        }
+        out.push({ key: message.key?.toString() ?? null, value: message.value?.toString() ?? "", headers });
+        lastArrival = Date.now();
+      },
+    });
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (out.length >= expected && Date.now() - lastArrival >= settleMs) break;
+      await Bun.sleep(100);
+    }
+  } finally {
+    await consumer.disconnect();
+  }
+  return out;
+}
+
+/** Committed offsets of a group on a topic, by partition. */
+export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<Map<number, string>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return new Map((entry?.partitions ?? []).map((p) => [p.partition, p.offset]));
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Test helpers for the Flight server: a fake evaluator that matches rows whose
+ * `CommandLine` (Arrow) or line text (JSON) contains "evil", and a running
+ * server inside a real pipeline, torn down by `close()`.
+ */
+
+import { tableFromArrays, type RecordBatch } from "apache-arrow";
+import type { Batch } from "../../src/batch/batch.ts";
+import { runPipeline, type Evaluator } from "../../src/io/pipeline.ts";
+import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
+import { FlightServer, type FlightServerOptions } from "../../src/flight/server.ts";
+
+export const RULES: RuleMeta[] = [{ id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059"], path: "rules/evil.yml" }];
+
+export class FakeEvaluator implements Evaluator {
+  async evaluate(batch: Batch): Promise<EvalResult> {
+    const rows: number[] = [];
+    let count: number;
+    let eventJson: (row: number) => string;
+    if (batch.kind === "json") {
+      const lines = new TextDecoder().decode(batch.bytes).split("\n");
+      if (lines[lines.length - 1] === "") lines.pop();
+      count = lines.length;
+      lines.forEach((line, i) => line.includes("evil") && rows.push(i));
+      eventJson = (row) => lines[row] ?? "";
+    } else {
+      const column = batch.batch.getChild("CommandLine");
+      count = batch.batch.numRows;
+      for (let i = 0; i < count; i++) if (String(column?.get(i) ?? "").includes("evil")) rows.push(i);
+      eventJson = (row) => JSON.stringify({ CommandLine: column?.get(row) });
+    }
+    return {
+      batch,
+      rows: count,
+      matchRows: Uint32Array.from(rows),
+      matchRules: new Uint32Array(rows.length),
+      deadLetters: [],
+      rules: RULES,
+      eventJson,
+      rawInput: eventJson,
+    };
+  }
+}
+
+export function eventsBatch(commands: string[]): RecordBatch {
+  const table = tableFromArrays({ CommandLine: commands, Pid: Int32Array.from(commands.map((_, i) => i)) });
+  const batch = table.batches[0];
+  if (batch === undefined) throw new Error("no batch");
+  return batch;
+}
+
+export interface Running {
+  server: FlightServer;
+  address: string;
+  close(): Promise<{ open: number }>;
+}
+
+export async function runServer(options: Partial<FlightServerOptions> = {}): Promise<Running> {
+  const server = new FlightServer({
+    address: "127.0.0.1:0",
+    hooks: { rules: () => RULES, stats: () => ({ batches: 0 }), referencedFields: () => ["CommandLine", "Image"], reload: async () => ({ reloaded: true }) },
+    ...options,
+  });
+  const port = await server.listen();
+  const abort = new AbortController();
+  const outcome = runPipeline(server, new FakeEvaluator(), [server.sink], { maxInFlight: 4, signal: abort.signal });
+  return {
+    server,
+    address: `grpc://127.0.0.1:${port}`,
+    async close() {
+      abort.abort();
+      const result = await outcome;
+      return { open: result.ledger.open };
+    },
+  };
+}
