@@ -161,7 +161,7 @@ struct Scratch {
 /// A compiled rule set.
 pub struct Engine {
     plan: CompiledPlan,
-    pool: Mutex<Vec<Box<Scratch>>>,
+    pool: Mutex<Vec<Scratch>>,
     stats: AtomicStats,
     threads: usize,
 }
@@ -214,14 +214,14 @@ impl Engine {
         self.stats.get()
     }
 
-    fn take_scratch(&self) -> Box<Scratch> {
+    fn take_scratch(&self) -> Scratch {
         match self.pool.lock() {
             Ok(mut p) => p.pop().unwrap_or_default(),
-            Err(_) => Box::default(),
+            Err(_) => Scratch::default(),
         }
     }
 
-    fn put_scratch(&self, s: Box<Scratch>) {
+    fn put_scratch(&self, s: Scratch) {
         if let Ok(mut p) = self.pool.lock() {
             p.push(s);
         }

@@ -6,6 +6,7 @@
 //! exactly the same `(row, rule)` pairs on the same `BatchView`. Do not use
 //! it in production paths.
 
+use crate::eval::EvalResult;
 use crate::fold::fold;
 use crate::matchers::literal::string_mode_match;
 use crate::matchers::{cidr, fieldref_match, glob, numeric, regex, timepart};
@@ -19,8 +20,8 @@ enum Prepared {
     Broken,
 }
 
-/// Naive evaluation: (emitted matches, emit:false matches), both sorted.
-pub fn evaluate(plan: &Plan, view: &BatchView<'_>) -> (Vec<(u32, u32)>, Vec<(u32, u32)>) {
+/// Naive evaluation: emitted matches and emit:false matches, both sorted.
+pub fn evaluate(plan: &Plan, view: &BatchView<'_>) -> EvalResult {
     let prepared: Vec<Prepared> = plan
         .predicates
         .iter()
@@ -34,7 +35,7 @@ pub fn evaluate(plan: &Plan, view: &BatchView<'_>) -> (Vec<(u32, u32)>, Vec<(u32
             _ => Prepared::Op,
         })
         .collect();
-    let mut out = (Vec::new(), Vec::new());
+    let mut out = EvalResult::default();
     for row in 0..view.rows {
         if !view.valid.get(row) {
             continue;
@@ -42,9 +43,9 @@ pub fn evaluate(plan: &Plan, view: &BatchView<'_>) -> (Vec<(u32, u32)>, Vec<(u32
         for (ri, r) in plan.rules.iter().enumerate() {
             if eval(&r.condition, plan, &prepared, view, row as u32) {
                 if r.emit {
-                    out.0.push((row as u32, ri as u32));
+                    out.matches.push((row as u32, ri as u32));
                 } else {
-                    out.1.push((row as u32, ri as u32));
+                    out.hidden.push((row as u32, ri as u32));
                 }
             }
         }

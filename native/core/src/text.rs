@@ -181,7 +181,7 @@ pub fn write_f64(v: f64, out: &mut String) {
             out.push_str(b);
         }
         out.push('e');
-        out.push(if n - 1 >= 0 { '+' } else { '-' });
+        out.push(if n > 0 { '+' } else { '-' });
         let _ = write!(out, "{}", (n - 1).abs());
     }
 }

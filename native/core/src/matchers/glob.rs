@@ -82,8 +82,8 @@ pub fn naive_match(parts: &[GlobPart], text: &str) -> bool {
                 }
             }
             T::One => {
-                for j in 1..=chars.len() {
-                    next[j] = dp[j - 1];
+                for (n, d) in next.iter_mut().skip(1).zip(dp.iter()) {
+                    *n = *d;
                 }
             }
             T::C(c) => {

@@ -158,7 +158,7 @@ mod tests {
         let t3 = parse_timestamp("2021-01-01").unwrap();
         assert_eq!(part_of(t3, TimePart::Week), 53);
         let ms = parse_timestamp("1614852672123").unwrap();
-        assert_eq!(ms, t - 0);
+        assert_eq!(ms, t);
         assert!(matches("1614852672123", TimePart::Minute, 11.0));
         assert!(parse_timestamp("yesterday").is_none());
         assert!(parse_timestamp("2021-13-01").is_none());
