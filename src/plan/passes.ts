@@ -33,6 +33,12 @@ function mapRules(plan: LogicalPlan, f: (e: Expr) => Expr): PassResult {
   return { plan: changed ? { ...plan, rules } : plan, changed };
 }
 
+/** True when `kids` are exactly the children of `e` (same objects, same order). */
+function sameKids(e: Expr, kids: Expr[]): boolean {
+  const orig = "and" in e ? e.and : "or" in e ? e.or : null;
+  return orig !== null && orig.length === kids.length && orig.every((k, i) => k === kids[i]);
+}
+
 const keyCache = new WeakMap<Expr, string>();
 
 /** A structural key for an expression (memoised per node). */
@@ -97,12 +103,13 @@ export const flattenBoolean: Pass = {
         }
         if (out.length === 1) return out[0] as Expr;
         if (out.length === 0) return { const: isAnd };
+        if (sameKids(e, out)) return e;
         return isAnd ? { and: out } : { or: out };
       }
       if ("not" in e) {
         const inner = flat(e.not);
         if ("not" in inner) return inner.not;
-        return { not: inner };
+        return inner === e.not ? e : { not: inner };
       }
       return e;
     };
@@ -121,12 +128,13 @@ export const foldConstants: Pass = {
         if (kids.some((k) => "const" in k && k.const === !isAnd)) return { const: !isAnd };
         const rest = kids.filter((k) => !("const" in k));
         if (rest.length === 0) return { const: isAnd };
+        if (sameKids(e, rest)) return e;
         return isAnd ? { and: rest } : { or: rest };
       }
       if ("not" in e) {
         const inner = fold(e.not);
         if ("const" in inner) return { const: !inner.const };
-        return { not: inner };
+        return inner === e.not ? e : { not: inner };
       }
       return e;
     };
@@ -148,9 +156,13 @@ export const dedupeChildren: Pass = {
           seen.add(key);
           return true;
         });
+        if (sameKids(e, out)) return e;
         return "and" in e ? { and: out } : { or: out };
       }
-      if ("not" in e) return { not: dd(e.not) };
+      if ("not" in e) {
+        const inner = dd(e.not);
+        return inner === e.not ? e : { not: inner };
+      }
       return e;
     };
     return mapRules(plan, dd);
@@ -183,7 +195,9 @@ export const dropUnused: Pass = {
     const fm = (f: number): number => (f === KEYWORD_FIELD ? f : (fieldMap.get(f) ?? f));
     const predicates = keptPreds.map((i): Predicate => {
       const p = plan.predicates[i] as Predicate;
-      return { field: fm(p.field), op: p.op.kind === "fieldref" ? { ...p.op, other: fm(p.op.other) } : p.op };
+      const field = fm(p.field);
+      if (p.op.kind === "fieldref") return { field, op: { ...p.op, other: fm(p.op.other) } };
+      return field === p.field ? p : { field, op: p.op };
     });
     const sub = (e: Expr): Expr => {
       if ("pred" in e) return { pred: predMap.get(e.pred) ?? e.pred };
@@ -227,6 +241,7 @@ export function optimize(plan: LogicalPlan, passes: readonly Pass[] = PASSES, ma
         any = true;
         log.push(`round ${round + 1}: ${pass.name} changed the plan`);
       }
+      if (!r.changed) continue; // the plan is the one already checked
       // A pass that leaves the predicate table untouched cannot break its uniqueness.
       const recheckUnique = uniqueSoFar && (plan.predicates !== before.predicates || pass === dedupePredicates);
       const errs = validatePlan(plan, { uniquePredicates: recheckUnique, structuralOnly: true });
