@@ -4,7 +4,7 @@
  * server inside a real pipeline, torn down by `close()`.
  */
 
-import { tableFromArrays, type RecordBatch } from "apache-arrow";
+import { Int32, Table, Utf8, vectorFromArray, type RecordBatch } from "apache-arrow";
 import type { Batch } from "../../src/batch/batch.ts";
 import { runPipeline, type Evaluator } from "../../src/io/pipeline.ts";
 import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
@@ -32,6 +32,7 @@ export class FakeEvaluator implements Evaluator {
     return {
       batch,
       rows: count,
+      events: count,
       matchRows: Uint32Array.from(rows),
       matchRules: new Uint32Array(rows.length),
       deadLetters: [],
@@ -43,7 +44,8 @@ export class FakeEvaluator implements Evaluator {
 }
 
 export function eventsBatch(commands: string[]): RecordBatch {
-  const table = tableFromArrays({ CommandLine: commands, Pid: Int32Array.from(commands.map((_, i) => i)) });
+  // Plain Utf8, not tableFromArrays' default dictionary: each table would get fresh dictionary ids.
+  const table = new Table({ CommandLine: vectorFromArray(commands, new Utf8()), Pid: vectorFromArray(commands.map((_, i) => i), new Int32()) });
   const batch = table.batches[0];
   if (batch === undefined) throw new Error("no batch");
   return batch;

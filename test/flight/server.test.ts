@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { tableFromArrays } from "apache-arrow";
+import { Table, Utf8, vectorFromArray } from "apache-arrow";
 import { DoPutWriter, FlightClient } from "../../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../../src/flight/ipc.ts";
 import { pathDescriptor, type FlightData } from "../../src/flight/protocol.ts";
@@ -52,7 +52,7 @@ describe("flight server", () => {
     running = await runServer();
     const c = client(running.address);
     const put = new DoPutWriter(c, ["json"]);
-    const table = tableFromArrays({ json: ['{"CommandLine":"evil"}', '{"CommandLine":"ok"}'] });
+    const table = new Table({ json: vectorFromArray(['{"CommandLine":"evil"}', '{"CommandLine":"ok"}'], new Utf8()) });
     const ack = await put.put(table.batches[0]!);
     expect(JSON.parse(new TextDecoder().decode(await ack))).toEqual({ batch: 0, matches: 1 });
     await put.end();

@@ -1,0 +1,356 @@
+/**
+ * Arrow IPC over Flight: FlightData.data_header is an IPC Message flatbuffer
+ * (Schema, DictionaryBatch or RecordBatch) and data_body its body. The
+ * decoder turns a stream of FlightData into RecordBatches with apache-arrow's
+ * own `Message.decode` and `VectorLoader`, so body buffers stay views of the
+ * received gRPC message; the encoder turns RecordBatches into FlightData.
+ *
+ * Input from the network is untrusted and these batches go on to Rust through
+ * the C Data Interface, where a bad offset is memory-unsafe. So every decoded
+ * batch is validated here (buffer regions inside the body, offsets monotonic
+ * and in bounds, dictionary keys in range, only types the C Data exporter
+ * handles); anything wrong raises `InvalidIpc`, which the server maps to
+ * INVALID_ARGUMENT for that call alone.
+ */
+
+import {
+  Data,
+  DataType,
+  MessageHeader,
+  Message,
+  MessageReader,
+  RecordBatch,
+  RecordBatchStreamWriter,
+  Schema,
+  Struct,
+  Type,
+  Vector,
+  makeData,
+} from "apache-arrow";
+// Deep imports of the pinned apache-arrow 21.2.0: the loader is what its own
+// stream reader uses, and the public readers only pull from byte streams.
+import { VectorLoader } from "apache-arrow/visitor/vectorloader";
+import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
+import type { FlightData, FlightDataOut, FlightDescriptor } from "./protocol.ts";
+
+export class InvalidIpc extends Error {}
+
+const EMPTY = new Uint8Array(0);
+
+/** What one FlightData message turned out to carry. */
+export type Decoded =
+  | { kind: "schema"; schema: Schema }
+  | { kind: "dictionary"; id: number }
+  | { kind: "batch"; batch: RecordBatch; appMetadata: Uint8Array };
+
+/**
+ * Decodes one IPC stream carried as FlightData messages. State: the schema
+ * (first message) and the dictionaries seen so far, as in an IPC stream.
+ */
+export class IpcDecoder {
+  schema: Schema | null = null;
+  descriptor: FlightDescriptor | null = null;
+  readonly #dictionaries = new Map<number, Vector>();
+
+  push(data: FlightData): Decoded | null {
+    if (data.descriptor !== null && this.descriptor === null) this.descriptor = data.descriptor;
+    if (data.dataHeader.length === 0) {
+      // Metadata-only messages (app_metadata with no IPC payload) are legal in Flight.
+      return null;
+    }
+    let message: Message;
+    try {
+      message = Message.decode(data.dataHeader);
+    } catch (error) {
+      throw new InvalidIpc(`data_header is not an IPC message: ${describe(error)}`);
+    }
+    if (message.bodyLength > data.dataBody.length) {
+      throw new InvalidIpc(`IPC message declares a ${message.bodyLength}-byte body, data_body has ${data.dataBody.length}`);
+    }
+    const body = aligned(data.dataBody.subarray(0, message.bodyLength));
+    try {
+      switch (message.headerType) {
+        case MessageHeader.Schema:
+          return this.#schema(message.header() as Schema);
+        case MessageHeader.DictionaryBatch:
+          return this.#dictionary(message.header() as DictionaryBatchHeader, body);
+        case MessageHeader.RecordBatch:
+          return { kind: "batch", batch: this.#batch(message.header() as RecordBatchHeader, body), appMetadata: data.appMetadata };
+        default:
+          throw new InvalidIpc(`unsupported IPC message type ${String(message.headerType)}`);
+      }
+    } catch (error) {
+      if (error instanceof InvalidIpc) throw error;
+      throw new InvalidIpc(`malformed IPC ${MessageHeader[message.headerType] ?? "message"}: ${describe(error)}`);
+    }
+  }
+
+  #schema(schema: Schema): Decoded {
+    if (!(schema instanceof Schema)) throw new InvalidIpc("schema message without a schema");
+    for (const field of schema.fields) checkSupported(field.type, field.name);
+    this.schema = schema;
+    this.#dictionaries.clear();
+    return { kind: "schema", schema };
+  }
+
+  #requireSchema(): Schema {
+    if (this.schema === null) throw new InvalidIpc("record data before the schema message");
+    return this.schema;
+  }
+
+  #dictionary(header: DictionaryBatchHeader, body: Uint8Array): Decoded {
+    const schema = this.#requireSchema();
+    const type = schema.dictionaries.get(header.id);
+    if (type === undefined) throw new InvalidIpc(`dictionary batch for unknown id ${header.id}`);
+    if (header.data.compression !== null && header.data.compression !== undefined) throw new InvalidIpc("compressed IPC bodies are not supported");
+    checkRegions(header.data, body);
+    const loaded = new VectorLoader(body, header.data.nodes, header.data.buffers, this.#dictionaries, schema.metadataVersion).visitMany([type]);
+    const data = loaded[0];
+    if (data === undefined) throw new InvalidIpc("empty dictionary batch");
+    validate(data, "dictionary");
+    const previous = this.#dictionaries.get(header.id);
+    const vector = header.isDelta && previous !== undefined ? previous.concat(new Vector([data])) : new Vector([data]);
+    this.#dictionaries.set(header.id, vector.memoize());
+    return { kind: "dictionary", id: header.id };
+  }
+
+  #batch(header: RecordBatchHeader, body: Uint8Array): RecordBatch {
+    const schema = this.#requireSchema();
+    if (header.compression !== null && header.compression !== undefined) throw new InvalidIpc("compressed IPC bodies are not supported");
+    checkRegions(header, body);
+    const children = new VectorLoader(body, header.nodes, header.buffers, this.#dictionaries, schema.metadataVersion).visitMany(schema.fields);
+    if (children.length !== schema.fields.length) throw new InvalidIpc("record batch has fewer columns than its schema");
+    children.forEach((child, i) => {
+      if (child.length !== header.length) throw new InvalidIpc(`column ${schema.fields[i]?.name} has ${child.length} rows, the batch ${header.length}`);
+      validate(child, schema.fields[i]?.name ?? String(i));
+    });
+    const data = makeData({ type: new Struct(schema.fields), length: header.length, children, nullCount: 0 });
+    return new RecordBatch(schema, data);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Typed-array views need aligned offsets; a body at an odd offset of the gRPC frame is copied once. */
+function aligned(body: Uint8Array): Uint8Array {
+  // `new Uint8Array(view)` copies; Buffer#slice (the gRPC message is a Buffer) would not.
+  return body.byteOffset % 8 === 0 ? body : new Uint8Array(body);
+}
+
+function checkRegions(header: RecordBatchHeader, body: Uint8Array): void {
+  if (!Number.isSafeInteger(header.length) || header.length < 0) throw new InvalidIpc(`bad record batch length ${header.length}`);
+  for (const region of header.buffers) {
+    if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.length) {
+      throw new InvalidIpc(`buffer region ${region.offset}+${region.length} lies outside the ${body.length}-byte body`);
+    }
+  }
+  for (const node of header.nodes) {
+    if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) throw new InvalidIpc(`bad field node ${node.length}/${node.nullCount}`);
+  }
+}
+
+const SUPPORTED = new Set<Type>([Type.Null, Type.Bool, Type.Int, Type.Float, Type.Utf8, Type.LargeUtf8, Type.Binary, Type.Timestamp, Type.List, Type.LargeList, Type.Struct, Type.Dictionary]);
+
+function checkSupported(type: DataType, name: string): void {
+  if (!SUPPORTED.has(type.typeId)) throw new InvalidIpc(`column ${name}: Arrow type ${String(type)} is not supported`);
+  if (DataType.isDictionary(type)) checkSupported(type.dictionary, name);
+  for (const child of type.children ?? []) checkSupported(child.type, `${name}.${child.name}`);
+}
+
+function need(ok: boolean, column: string, what: string): void {
+  if (!ok) throw new InvalidIpc(`column ${column}: ${what}`);
+}
+
+function checkOffsets(offsets: Int32Array | BigInt64Array | undefined, from: number, rows: number, limit: number, column: string): void {
+  need(offsets !== undefined && offsets.length >= from + rows + 1, column, "offsets buffer too short");
+  const o = offsets as Int32Array | BigInt64Array;
+  let previous = Number(o[from]);
+  need(previous >= 0, column, "negative offset");
+  for (let i = from + 1; i <= from + rows; i++) {
+    const next = Number(o[i]);
+    if (next < previous) need(false, column, `offsets decrease at row ${i - 1}`);
+    previous = next;
+  }
+  need(previous <= limit, column, `offset ${previous} runs past ${limit} values`);
+}
+
+/** Checks the buffers of one loaded column against its length before anything reads them. */
+function validate(data: Data, column: string): void {
+  const end = data.offset + data.length;
+  if (data.nullCount > 0 && data.type.typeId !== Type.Null) {
+    need(data.nullBitmap !== undefined && data.nullBitmap.length >= Math.ceil(end / 8), column, "validity bitmap too short");
+  }
+  const type = data.type;
+  if (DataType.isDictionary(type)) {
+    const indices = data.values as ArrayLike<number | bigint> | undefined;
+    need(indices !== undefined && indices.length >= end, column, "dictionary indices too short");
+    const size = data.dictionary?.length ?? 0;
+    for (let i = data.offset; i < end; i++) {
+      const key = Number((indices as ArrayLike<number | bigint>)[i]);
+      // Null slots may hold any key; only valid slots must index the dictionary.
+      if ((key < 0 || key >= size) && data.getValid(i - data.offset)) need(false, column, `dictionary key ${key} out of range`);
+    }
+    return;
+  }
+  switch (type.typeId) {
+    case Type.Null:
+      return;
+    case Type.Bool:
+      need((data.values?.length ?? 0) >= Math.ceil(end / 8), column, "boolean buffer too short");
+      return;
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+      checkOffsets(data.valueOffsets as Int32Array | BigInt64Array, data.offset, data.length, data.values?.length ?? 0, column);
+      return;
+    case Type.List:
+    case Type.LargeList: {
+      const child = data.children[0];
+      need(child !== undefined, column, "list without child");
+      checkOffsets(data.valueOffsets as Int32Array | BigInt64Array, data.offset, data.length, (child as Data).length, column);
+      validate(child as Data, `${column}[]`);
+      return;
+    }
+    case Type.Struct:
+      data.children.forEach((child, i) => {
+        need(child.length >= end, `${column}.${type.children[i]?.name}`, "struct child shorter than the struct");
+        validate(child, `${column}.${type.children[i]?.name}`);
+      });
+      return;
+    default:
+      need((data.values?.length ?? 0) >= end * data.stride, column, "values buffer too short");
+  }
+}
+
+/** Rows of a schema-less batch: the JSON column convention of the Flight server. */
+export function isJsonBatch(batch: RecordBatch, column: string): boolean {
+  const field = batch.schema.fields[0];
+  return batch.schema.fields.length === 1 && field !== undefined && field.name === column && (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type));
+}
+
+const NEWLINE = 0x0a;
+const CR = 0x0d;
+const SPACE = 0x20;
+
+/**
+ * Joins a Utf8 column of JSON documents into NDJSON bytes, one line per row
+ * (a null row becomes a blank line, so row r stays line r). Raw CR/LF inside
+ * a document can only be insignificant whitespace in valid JSON, so they
+ * become spaces rather than splitting the row.
+ */
+export function jsonColumnToNdjson(batch: RecordBatch): Uint8Array {
+  const column = batch.getChildAt(0);
+  if (column === null) return EMPTY;
+  let total = 0;
+  for (const data of column.data) {
+    const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+    total += Number(offsets[data.offset + data.length]) - Number(offsets[data.offset]) + data.length;
+  }
+  const out = new Uint8Array(total);
+  let pos = 0;
+  for (const data of column.data) {
+    const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+    const values = data.values as Uint8Array;
+    for (let i = 0; i < data.length; i++) {
+      const row = data.offset + i;
+      if (data.getValid(i)) {
+        const start = Number(offsets[row]);
+        const stop = Number(offsets[row + 1]);
+        out.set(values.subarray(start, stop), pos);
+        for (let j = pos; j < pos + stop - start; j++) if (out[j] === NEWLINE || out[j] === CR) out[j] = SPACE;
+        pos += stop - start;
+      }
+      out[pos++] = NEWLINE;
+    }
+  }
+  return out.subarray(0, pos);
+}
+
+// --- encoding ------------------------------------------------------------
+
+interface Split {
+  header: Uint8Array;
+  body: Uint8Array;
+  type: MessageHeader;
+}
+
+/** Cuts an encapsulated IPC stream into (flatbuffer, body) pairs, as views. */
+function splitStream(bytes: Uint8Array): Split[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Split[] = [];
+  let pos = 0;
+  while (pos + 8 <= bytes.length) {
+    let length = view.getInt32(pos, true);
+    pos += 4;
+    if (length === -1) {
+      length = view.getInt32(pos, true);
+      pos += 4;
+    }
+    if (length === 0) break;
+    const header = bytes.subarray(pos, pos + length);
+    pos += length;
+    const message = Message.decode(header);
+    const body = bytes.subarray(pos, pos + message.bodyLength);
+    pos += message.bodyLength;
+    out.push({ header, body, type: message.headerType });
+  }
+  return out;
+}
+
+/**
+ * Encodes the batches of one outgoing stream. The schema goes out once,
+ * first; dictionaries go out before each batch that uses them (replacement
+ * dictionaries, which the IPC stream format allows).
+ */
+export class IpcEncoder {
+  #schemaSent = false;
+
+  constructor(readonly descriptor: FlightDescriptor | null = null) {}
+
+  get schemaSent(): boolean {
+    return this.#schemaSent;
+  }
+
+  /** The schema message alone, for a stream that may carry no batch at all. */
+  schema(schema: Schema): FlightDataOut[] {
+    if (this.#schemaSent) return [];
+    this.#schemaSent = true;
+    return [{ descriptor: this.descriptor, dataHeader: Message.encode(Message.from(schema)) }];
+  }
+
+  batch(batch: RecordBatch, appMetadata?: Uint8Array): FlightDataOut[] {
+    const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
+    const out: FlightDataOut[] = [];
+    for (const part of splitStream(bytes)) {
+      if (part.type === MessageHeader.Schema) {
+        if (this.#schemaSent) continue;
+        this.#schemaSent = true;
+        out.push({ descriptor: this.descriptor, dataHeader: part.header });
+        continue;
+      }
+      const message: FlightDataOut = { dataHeader: part.header, dataBody: part.body };
+      if (part.type === MessageHeader.RecordBatch && appMetadata !== undefined) message.appMetadata = appMetadata;
+      out.push(message);
+    }
+    return out;
+  }
+}
+
+/** An encapsulated IPC Schema message: what FlightInfo.schema and SchemaResult carry. */
+export function encapsulatedSchema(schema: Schema): Uint8Array {
+  const flatbuffer = Message.encode(Message.from(schema));
+  const padded = (flatbuffer.length + 7) & ~7;
+  const out = new Uint8Array(8 + padded);
+  const view = new DataView(out.buffer);
+  view.setInt32(0, -1, true);
+  view.setInt32(4, padded, true);
+  out.set(flatbuffer, 8);
+  return out;
+}
+
+export function schemaFromEncapsulated(bytes: Uint8Array): Schema | null {
+  if (bytes.length === 0) return null;
+  return new MessageReader(bytes).readSchema() ?? null;
+}
