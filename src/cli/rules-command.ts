@@ -17,9 +17,10 @@ export function rulesLint(options: Options): number {
   const rejected = [...loaded.errors, ...build.errors];
   const total = build.plan.rules.length + build.plan.correlations.length;
   if (options.flag("json")) {
-    console.log(JSON.stringify({ loaded: total, rejected }, null, 2));
+    console.log(JSON.stringify({ loaded: total, rejected, warnings: loaded.warnings }, null, 2));
   } else {
     for (const error of rejected) console.log(describeRejection(error));
+    for (const warning of loaded.warnings) console.log(`warning ${describeRejection(warning)}`);
     console.log(`loaded ${total} rules, rejected ${rejected.length}`);
   }
   return rejected.length > 0 ? EXIT.rules : EXIT.ok;

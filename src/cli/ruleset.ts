@@ -31,6 +31,7 @@ export interface CompiledRuleSet {
   /** Rules in the plan (detection rules plus correlations). */
   loaded: number;
   rejected: RuleError[];
+  warnings: RuleError[];
   seconds: number;
 }
 
@@ -48,7 +49,7 @@ export function loadRuleSet(options: RuleSetOptions): LoadResult {
   const loaded = loadRules(options.paths, { pipelines: options.pipelines, placeholders: options.placeholders });
   const keep = <T extends SigmaRule | LoadResult["correlations"][number] | LoadResult["filters"][number]>(items: T[]): T[] =>
     items.filter((r) => isSelected(r, options.selection));
-  return { rules: keep(loaded.rules), correlations: keep(loaded.correlations), filters: loaded.filters, errors: loaded.errors };
+  return { rules: keep(loaded.rules), correlations: keep(loaded.correlations), filters: loaded.filters, errors: loaded.errors, warnings: loaded.warnings };
 }
 
 export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
@@ -65,7 +66,7 @@ export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
       if (loadedCount === 0) {
         throw new RulesUnusable(`no usable rules under ${options.paths.join(", ")} (${rejected.length} rejected)`);
       }
-      return { engine, build, loaded: loadedCount, rejected, seconds: (performance.now() - started) / 1000 };
+      return { engine, build, loaded: loadedCount, rejected, warnings: loaded.warnings, seconds: (performance.now() - started) / 1000 };
     }
     // Map refused predicates to the rules that use them, reject those, plan again.
     const reasons = new Map(errors.map((e) => [e.predicate, e.message]));

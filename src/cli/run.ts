@@ -25,6 +25,10 @@ export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
   if (shown.length < set.rejected.length) {
     console.error(`  … ${set.rejected.length - shown.length} more (--verbose lists all, or: sigma rules lint)`);
   }
+  if (set.warnings.length > 0) {
+    console.error(`${set.warnings.length} rule file(s) loaded with warnings${verbose ? ":" : " (--verbose lists them)"}`);
+    if (verbose) for (const warning of set.warnings) console.error(`  warning ${describeRejection(warning)}`);
+  }
 }
 
 export function describeRejection(error: RuleError): string {

@@ -22,7 +22,7 @@ import { parseFilter } from "./filter.ts";
 import { peekIdTitle, readMeta } from "./meta.ts";
 import type { Placeholders } from "./modifiers.ts";
 import { applyPipelines, type Pipeline } from "./pipeline.ts";
-import { rulePlaceholders } from "./walk.ts";
+import { mapLeaves, mapRule, rulePlaceholders } from "./walk.ts";
 
 export interface LoadOptions {
   /** Placeholder values for `expand` (`%name%` → values); pipelines may add more. */
@@ -36,6 +36,8 @@ export interface LoadResult {
   correlations: SigmaCorrelation[];
   filters: SigmaFilter[];
   errors: RuleError[];
+  /** Loaded with a caveat: YAML files that are not rules, placeholders without values. */
+  warnings: RuleError[];
 }
 
 /** Every .yml/.yaml file under `path` (or `path` itself), sorted. */
@@ -57,7 +59,7 @@ export function listRuleFiles(path: string): string[] {
 
 /** Load every rule under each path (files or directories). */
 export function loadRules(paths: string | string[], opts: LoadOptions = {}): LoadResult {
-  const result: LoadResult = { rules: [], correlations: [], filters: [], errors: [] };
+  const result: LoadResult = { rules: [], correlations: [], filters: [], errors: [], warnings: [] };
   const files: string[] = [];
   for (const p of Array.isArray(paths) ? paths : [paths]) {
     try {
@@ -132,14 +134,25 @@ export function loadText(text: string, path: string, opts: LoadOptions, result: 
       } else if ("filter" in doc) {
         result.filters.push(parseFilter(doc, path, ph));
       } else {
+        if (!("detection" in doc) && !("logsource" in doc) && !("id" in doc)) {
+          // A YAML file beside the rules that is not one (a backend config such as thor.yml).
+          result.warnings.push({ path, id, title, code: "structure", message: "not a Sigma rule (no id, detection, logsource, correlation or filter): skipped" });
+          continue;
+        }
         if (!("detection" in doc)) throw new RuleCompileError("structure", "missing 'detection' section");
         const meta = readMeta(doc, path);
         let rule: SigmaRule = { ...meta, kind: "rule", detection: parseDetection(doc["detection"], ph), extra: [] };
         if (opts.pipelines !== undefined && opts.pipelines.length > 0) rule = applyPipelines(rule, opts.pipelines, ph);
         const missing = rulePlaceholders(rule);
         if (missing.length > 0) {
+          // A placeholder without values is an empty value list: it matches nothing, so a
+          // positive selection never fires and an allow-list filter excludes nothing.
           const names = [...new Set(missing.flatMap((p) => [...p.value.matchAll(/%([A-Za-z0-9_.-]+)%/g)].map((m) => m[1])))];
-          throw new RuleCompileError("placeholder", `unresolved placeholder(s) ${names.map((n) => `%${n}%`).join(", ")}: supply values in config or a pipeline`);
+          rule = mapRule(rule, (e) => mapLeaves(e, (leaf) => ("placeholder" in leaf ? { const: false } : leaf)));
+          result.warnings.push({
+            path, id, title, code: "placeholder",
+            message: `placeholder(s) ${names.map((n) => `%${n}%`).join(", ")} have no values and match nothing: supply --placeholder name=value or a pipeline`,
+          });
         }
         result.rules.push(rule);
       }

@@ -4,7 +4,7 @@ import type { DetExpr } from "../../src/rules/ast.ts";
 import { ruleExpr } from "../../src/rules/walk.ts";
 
 export function loadYaml(text: string, opts: LoadOptions = {}): LoadResult {
-  const r: LoadResult = { rules: [], correlations: [], filters: [], errors: [] };
+  const r: LoadResult = { rules: [], correlations: [], filters: [], errors: [], warnings: [] };
   loadText(text, "inline.yml", opts, r);
   return r;
 }

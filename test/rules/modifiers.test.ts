@@ -1,7 +1,8 @@
 import { describe, expect, test } from "bun:test";
 import type { StringMode } from "../../src/plan/types.ts";
 import type { AstOp } from "../../src/rules/ast.ts";
-import { errorOf, exprOf, leaves, values } from "./helpers.ts";
+import { errorOf, exprOf, leaves, loadYaml, ruleWith, values } from "./helpers.ts";
+import { ruleExpr } from "../../src/rules/walk.ts";
 
 const s = (mode: StringMode, value: string, cased = false): AstOp => ({ kind: "string", mode, value, cased });
 
@@ -149,8 +150,13 @@ describe("expand / placeholders", () => {
   test("placeholder inside a value with other modifiers", () => {
     expect(values(exprOf("Path|contains|expand: '\\%user%\\x'", { placeholders: { user: ["Bob"] } }))).toEqual(["\\bob\\x"]);
   });
-  test("unresolved placeholder rejects the rule with a clear reason", () => {
-    expect(errorOf("Workstation|expand: '%Admins%'")).toBe("placeholder: unresolved placeholder(s) %Admins%: supply values in config or a pipeline");
+  test("a placeholder without values matches nothing and is reported as a warning", () => {
+    const loaded = loadYaml(ruleWith("Workstation|expand: '%Admins%'"));
+    expect(loaded.errors).toEqual([]);
+    expect(loaded.warnings.map((w) => w.message)).toEqual([
+      "placeholder(s) %Admins% have no values and match nothing: supply --placeholder name=value or a pipeline",
+    ]);
+    expect(loaded.rules[0] && ruleExpr(loaded.rules[0])).toEqual({ const: false });
   });
 });
 
