@@ -169,8 +169,11 @@ export class DoPutWriter {
     });
   }
 
-  /** Sends one batch; resolves when it is written to the transport, with a promise of its PutResult. */
-  async put(batch: RecordBatch): Promise<Promise<Uint8Array>> {
+  /**
+   * Sends one batch; resolves when it is written to the transport, with a
+   * promise of its PutResult (wrapped: a promise resolving to a promise would flatten).
+   */
+  async put(batch: RecordBatch): Promise<{ acknowledged: Promise<Uint8Array> }> {
     if (this.#error !== null) throw this.#error;
     const result = new Promise<Uint8Array>((resolve, reject) => this.#waiting.push({ resolve, reject }));
     // An unobserved rejection here is reported through the caller's await of the returned promise.
@@ -178,7 +181,7 @@ export class DoPutWriter {
     for (const message of this.#encoder.batch(batch)) {
       if (!this.#call.write(message)) await new Promise<void>((resolve) => this.#call.once("drain", () => resolve()));
     }
-    return result;
+    return { acknowledged: result };
   }
 
   /** Half-closes the stream and waits for the server to finish it. */

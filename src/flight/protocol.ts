@@ -141,9 +141,7 @@ function writeInt64(w: WireWriter, field: number, value: number): void {
 }
 
 function readInt64(r: WireReader): number {
-  const v = r.varint();
-  // A negative int64 arrives as a value at or above 2^63; precision beyond 2^53 is irrelevant for counts.
-  return v >= 2 ** 63 ? v - 2 ** 64 : v;
+  return r.int64();
 }
 
 // --- FlightDescriptor ----------------------------------------------------

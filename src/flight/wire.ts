@@ -54,6 +54,18 @@ export class WireReader {
     throw new WireError("varint longer than 10 bytes");
   }
 
+  /** A varint as a signed 64-bit integer (int64 fields: -1 is ten bytes), as a number. */
+  int64(): number {
+    let result = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      if (this.#pos >= this.#end) throw new WireError("truncated varint");
+      const byte = this.buf[this.#pos++] as number;
+      result |= BigInt(byte & 0x7f) << shift;
+      if (byte < 0x80) return Number(BigInt.asIntN(64, result));
+    }
+    throw new WireError("varint longer than 10 bytes");
+  }
+
   /** The next field's number and wire type. */
   tag(): { field: number; wire: number } {
     const key = this.varint();

@@ -30,8 +30,8 @@ describe("flight server", () => {
     const put = new DoPutWriter(c, ["hosts", "a"]);
     const first = await put.put(eventsBatch(["ls", "evil.exe", "evil --x"]));
     const second = await put.put(eventsBatch(["pwd"]));
-    expect(JSON.parse(new TextDecoder().decode(await first))).toEqual({ batch: 0, matches: 2 });
-    expect(JSON.parse(new TextDecoder().decode(await second))).toEqual({ batch: 1, matches: 0 });
+    expect(JSON.parse(new TextDecoder().decode(await first.acknowledged))).toEqual({ batch: 0, matches: 2 });
+    expect(JSON.parse(new TextDecoder().decode(await second.acknowledged))).toEqual({ batch: 1, matches: 0 });
     await put.end();
     const batches = [];
     for await (const b of c.getBatches(new TextEncoder().encode("hosts/a"))) batches.push(b);
@@ -54,7 +54,7 @@ describe("flight server", () => {
     const put = new DoPutWriter(c, ["json"]);
     const table = new Table({ json: vectorFromArray(['{"CommandLine":"evil"}', '{"CommandLine":"ok"}'], new Utf8()) });
     const ack = await put.put(table.batches[0]!);
-    expect(JSON.parse(new TextDecoder().decode(await ack))).toEqual({ batch: 0, matches: 1 });
+    expect(JSON.parse(new TextDecoder().decode(await ack.acknowledged))).toEqual({ batch: 0, matches: 1 });
     await put.end();
   });
 
@@ -89,7 +89,7 @@ describe("flight server", () => {
     call.end();
     expect(await failed).toBe(3); // INVALID_ARGUMENT
     const put = new DoPutWriter(c, ["good"]);
-    expect(JSON.parse(new TextDecoder().decode(await (await put.put(eventsBatch(["evil"])))))).toEqual({ batch: 0, matches: 1 });
+    expect(JSON.parse(new TextDecoder().decode(await (await put.put(eventsBatch(["evil"]))).acknowledged))).toEqual({ batch: 0, matches: 1 });
     await put.end();
   });
 

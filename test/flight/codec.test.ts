@@ -1,0 +1,74 @@
+import { describe, expect, test } from "bun:test";
+import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, schemaFromEncapsulated } from "../../src/flight/ipc.ts";
+import {
+  decodeFlightData,
+  decodeFlightInfo,
+  encodeFlightData,
+  encodeFlightInfo,
+  pathDescriptor,
+  type FlightData,
+} from "../../src/flight/protocol.ts";
+import { eventsBatch } from "./helpers.ts";
+
+describe("Flight codec", () => {
+  test("FlightData round trip keeps header and body as views of the received buffer", () => {
+    const body = [new Uint8Array(1000).fill(7), new Uint8Array(24).fill(9)];
+    const wire = encodeFlightData({ descriptor: pathDescriptor("a", "b"), dataHeader: new Uint8Array([1, 2, 3]), appMetadata: new Uint8Array([4]), dataBody: body });
+    const decoded = decodeFlightData(wire);
+    expect(decoded.descriptor?.path).toEqual(["a", "b"]);
+    expect([...decoded.dataHeader]).toEqual([1, 2, 3]);
+    expect([...decoded.appMetadata]).toEqual([4]);
+    expect(decoded.dataBody.length).toBe(1024);
+    expect(decoded.dataBody[999]).toBe(7);
+    expect(decoded.dataBody[1000]).toBe(9);
+    expect(decoded.dataBody.buffer).toBe(wire.buffer); // no copy
+  });
+
+  test("FlightInfo round trip, including the -1 'unknown' int64", () => {
+    const info = { schema: new Uint8Array([1]), descriptor: pathDescriptor("x"), endpoints: [{ ticket: { ticket: new Uint8Array([5]) }, locations: ["grpc://h:1"] }], totalRecords: 12, totalBytes: -1, ordered: true, appMetadata: new Uint8Array(0) };
+    const back = decodeFlightInfo(encodeFlightInfo(info));
+    expect(back.totalRecords).toBe(12);
+    expect(back.totalBytes).toBe(-1);
+    expect(back.endpoints[0]?.locations).toEqual(["grpc://h:1"]);
+    expect(back.ordered).toBe(true);
+  });
+
+  test("record batches survive encode → FlightData → decode", () => {
+    const batch = eventsBatch(["a", "evil", "c"]);
+    const decoder = new IpcDecoder();
+    const out = [];
+    for (const m of new IpcEncoder(pathDescriptor("s")).batch(batch)) {
+      const d = decoder.push(decodeFlightData(encodeFlightData(m)));
+      if (d?.kind === "batch") out.push(d.batch);
+    }
+    expect(out.length).toBe(1);
+    expect(out[0]?.toArray().map((r) => r.toJSON())).toEqual([
+      { CommandLine: "a", Pid: 0 },
+      { CommandLine: "evil", Pid: 1 },
+      { CommandLine: "c", Pid: 2 },
+    ]);
+    expect(decoder.descriptor?.path).toEqual(["s"]);
+    expect(schemaFromEncapsulated(encapsulatedSchema(batch.schema))?.fields.map((f) => f.name)).toEqual(["CommandLine", "Pid"]);
+  });
+
+  test("malformed payloads raise InvalidIpc, never a crash", () => {
+    const batch = eventsBatch(["x", "y"]);
+    const messages = new IpcEncoder().batch(batch).map((m) => decodeFlightData(encodeFlightData(m)));
+    const [schema, record] = messages as [FlightData, FlightData];
+    // Garbage header.
+    expect(() => new IpcDecoder().push({ ...schema, dataHeader: new Uint8Array([9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9]) })).toThrow(InvalidIpc);
+    // A record batch before any schema.
+    expect(() => new IpcDecoder().push(record)).toThrow(InvalidIpc);
+    // Truncated body.
+    const d = new IpcDecoder();
+    d.push(schema);
+    expect(() => d.push({ ...record, dataBody: record.dataBody.subarray(0, 4) })).toThrow(InvalidIpc);
+    // Corrupted offsets: make the Utf8 offsets run past the data.
+    const body = new Uint8Array(record.dataBody);
+    const view = new DataView(body.buffer);
+    for (let i = 0; i < 3; i++) view.setInt32(i * 4, 1_000_000 * i, true);
+    const d2 = new IpcDecoder();
+    d2.push(schema);
+    expect(() => d2.push({ ...record, dataBody: body })).toThrow(InvalidIpc);
+  });
+});
