@@ -26,7 +26,8 @@ import {
 } from "./kafka-broker.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const BINARY = `${ROOT}dist/sigma`;
+// SIGMA_E2E_BINARY runs the tests against another build of sigma (e.g. a wrapper around `bun src/main.ts`).
+const BINARY = process.env.SIGMA_E2E_BINARY ?? `${ROOT}dist/sigma`;
 const RULES = `${ROOT}test/e2e/kafka-rules`;
 
 function skipReason(): string | undefined {

@@ -1,0 +1,189 @@
+/**
+ * End-to-end Kafka throughput of one sigma process: events from
+ * /work/shared/events (one event per message) are produced into a topic once,
+ * then the binary consumes the topic to its end (`--kafka-stop-at-end`),
+ * evaluates every event and writes matches to Kafka (or /dev/null). Prints
+ * events/s, rule and event counts and the machine.
+ *
+ * The benchmark checks its answer (CONVENTIONS.md §8): the same events are
+ * first run through the binary from an NDJSON file, and the Kafka run must
+ * report the same event and match counts, or the benchmark fails. That file
+ * run is also the engine-only baseline that shows what Kafka costs.
+ *
+ *   bun bench/kafka.ts [--events 500000] [--rules <dir>] [--partitions 4]
+ *                      [--output kafka|json] [--binary dist/sigma]
+ *
+ * The broker is scripts/services/kafka.sh's; it is stopped at the end unless
+ * SIGMA_KAFKA_KEEP=1. The produced topic is reused across runs.
+ */
+
+import { cpus } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { spawn } from "bun";
+import { Partitioners } from "kafkajs";
+import { BROKER, brokerUnavailableReason, startBroker, stopBroker, testKafka, uniqueName } from "../test/e2e/kafka-broker.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SHARED_EVENTS = process.env.SIGMA_SHARED_EVENTS ?? `${ROOT}../shared/events`;
+const TARGET_EVENTS_PER_SECOND = 300_000;
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at === -1 ? fallback : (process.argv[at + 1] ?? fallback);
+}
+
+const eventCount = Number(arg("events", "500000"));
+const rulesPath = arg("rules", `${ROOT}../shared/sigma/rules`);
+const partitions = Number(arg("partitions", "4"));
+const outputKind = arg("output", "kafka");
+const binary = arg("binary", `${ROOT}dist/sigma`);
+
+function skip(reason: string): never {
+  console.log(`bench/kafka: skipped: ${reason}`);
+  process.exit(0);
+}
+
+/** The first `count` events of the shared corpus, files in name order, as one NDJSON file (cached). */
+async function corpusFile(count: number): Promise<string> {
+  const dir = `${ROOT}.cache/bench`;
+  mkdirSync(dir, { recursive: true });
+  const path = `${dir}/kafka-events-${count}.ndjson`;
+  if (existsSync(path)) return path;
+  const files = readdirSync(SHARED_EVENTS).filter((f) => f.endsWith(".ndjson.gz")).sort();
+  const lines: string[] = [];
+  for (const file of files) {
+    if (lines.length >= count) break;
+    const text = new TextDecoder().decode(Bun.gunzipSync(readFileSync(`${SHARED_EVENTS}/${file}`)));
+    for (const line of text.split("\n")) {
+      if (line.trim() === "") continue;
+      lines.push(line);
+      if (lines.length >= count) break;
+    }
+  }
+  if (lines.length < count) skip(`the shared corpus has ${lines.length} events, fewer than --events ${count}`);
+  await Bun.write(path, lines.join("\n") + "\n");
+  return path;
+}
+
+/** Produces the corpus into `topic` unless it already holds exactly `count` messages. */
+async function ensureTopic(topic: string, path: string, count: number): Promise<void> {
+  const kafka = testKafka();
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) {
+      const held = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+      if (held === count) return;
+      await admin.deleteTopics({ topics: [topic] });
+      await Bun.sleep(1000);
+    }
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: partitions }] });
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const started = performance.now();
+  const lines = readFileSync(path, "utf8").split("\n").filter((l) => l !== "");
+  // Requests stay under the broker's 1 MiB record-batch limit; partitions take turns per request.
+  const inFlight: Promise<unknown>[] = [];
+  let slice: string[] = [];
+  let sliceBytes = 0;
+  let requests = 0;
+  const flush = async (): Promise<void> => {
+    if (slice.length === 0) return;
+    const partition = requests++ % partitions;
+    inFlight.push(producer.send({ topic, acks: 1, messages: slice.map((value) => ({ value, partition })) }));
+    slice = [];
+    sliceBytes = 0;
+    if (inFlight.length >= 8) await inFlight.shift();
+  };
+  for (const line of lines) {
+    if (sliceBytes + line.length > 768 * 1024) await flush();
+    slice.push(line);
+    sliceBytes += line.length + 64;
+  }
+  await flush();
+  await Promise.all(inFlight);
+  await producer.disconnect();
+  console.log(`produced ${lines.length} events into ${topic} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+interface RunSummary {
+  rules: number;
+  events: number;
+  matches: number;
+  deadLetters: number;
+  wallSeconds: number;
+  ruleLoadSeconds: number;
+}
+
+async function runSigma(args: string[]): Promise<RunSummary> {
+  const started = performance.now();
+  const child = spawn([binary, "--rules", rulesPath, ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, SIGMA_LOG: "warn" } });
+  const timer = setTimeout(() => child.kill("SIGKILL"), 15 * 60_000);
+  const stderr = await new Response(child.stderr).text();
+  const code = await child.exited;
+  clearTimeout(timer);
+  const wallSeconds = (performance.now() - started) / 1000;
+  if (code !== 0) throw new Error(`sigma ${args.join(" ")} exited ${code}:\n${stderr}`);
+  const loaded = /loaded (\d+) rules.*?\((\d+) ms\)/.exec(stderr);
+  const summary = /events (\d+), matches (\d+).*?dead letters (\d+)/.exec(stderr);
+  if (loaded === null || summary === null) throw new Error(`no summary in sigma's stderr:\n${stderr}`);
+  return {
+    rules: Number(loaded[1]),
+    ruleLoadSeconds: Number(loaded[2]) / 1000,
+    events: Number(summary[1]),
+    matches: Number(summary[2]),
+    deadLetters: Number(summary[3]),
+    wallSeconds,
+  };
+}
+
+function machine(): string {
+  const model = cpus()[0]?.model.trim() ?? "unknown CPU";
+  return `${navigator.hardwareConcurrency} cores (nproc), ${model}`;
+}
+
+if (!existsSync(SHARED_EVENTS)) skip(`${SHARED_EVENTS} is absent`);
+if (!existsSync(rulesPath)) skip(`rules ${rulesPath} are absent`);
+const noBroker = brokerUnavailableReason();
+if (noBroker !== undefined) skip(noBroker);
+if (!existsSync(binary)) skip(`${binary} is missing: run npm run build`);
+
+const path = await corpusFile(eventCount);
+startBroker();
+try {
+  const topic = `sigma-bench-events-${eventCount}-p${partitions}`;
+  await ensureTopic(topic, path, eventCount);
+
+  const baseline = await runSigma(["--input", "json", "--events", path, "--output", "json", "--out", "/dev/null"]);
+  const output =
+    outputKind === "kafka" ? ["--output", "kafka", "--kafka-out-topic", uniqueName("sigma-bench-out")] : ["--output", "json", "--out", "/dev/null"];
+  const viaKafka = await runSigma([
+    "--input", "kafka", "--brokers", BROKER, "--topic", topic, "--group", uniqueName("sigma-bench"),
+    "--from-beginning", "--kafka-stop-at-end", ...output,
+  ]);
+
+  const rate = (run: RunSummary): number => run.events / (run.wallSeconds - run.ruleLoadSeconds);
+  console.log(`machine: ${machine()}`);
+  console.log(`rules: ${viaKafka.rules} (${rulesPath}); events: ${viaKafka.events}; matches: ${viaKafka.matches}; dead letters: ${viaKafka.deadLetters}`);
+  console.log(
+    `file → engine → /dev/null: ${Math.round(rate(baseline)).toLocaleString("en-US")} events/s ` +
+      `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s)`,
+  );
+  console.log(
+    `kafka → engine → ${outputKind}: ${Math.round(rate(viaKafka)).toLocaleString("en-US")} events/s ` +
+      `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join; ` +
+      `target ${TARGET_EVENTS_PER_SECOND.toLocaleString("en-US")})`,
+  );
+  if (viaKafka.events !== eventCount || viaKafka.matches !== baseline.matches || viaKafka.events !== baseline.events) {
+    console.error(
+      `bench/kafka: WRONG ANSWER: kafka run saw ${viaKafka.events} events / ${viaKafka.matches} matches, ` +
+        `file run ${baseline.events} events / ${baseline.matches} matches, expected ${eventCount} events`,
+    );
+    process.exitCode = 1;
+  }
+} finally {
+  stopBroker();
+}
