@@ -8,7 +8,10 @@
 
 use crate::hash::FxHashMap;
 use crate::plan::StringMode;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+
+/// Above this many pattern bytes per automaton, use the contiguous NFA.
+const DFA_MAX_PATTERN_BYTES: usize = 200_000;
 
 /// What an automaton pattern stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,8 +57,17 @@ impl AcBuilder {
         if self.strings.is_empty() {
             return Ok(None);
         }
+        // A full DFA scans fastest; its memory grows with the total pattern
+        // length, so very large sets fall back to the contiguous NFA.
+        let total: usize = self.strings.iter().map(String::len).sum();
+        let kind = if total <= DFA_MAX_PATTERN_BYTES {
+            AhoCorasickKind::DFA
+        } else {
+            AhoCorasickKind::ContiguousNFA
+        };
         let ac = AhoCorasickBuilder::new()
             .match_kind(MatchKind::Standard)
+            .kind(Some(kind))
             .build(&self.strings)
             .map_err(|e| e.to_string())?;
         Ok(Some(AcSet {

@@ -1,0 +1,100 @@
+//! Release-mode throughput check (not a test, not committed data):
+//! `cargo run --release -p sigma-core --example throughput -- PLAN.json EVENTS.ndjson [threads]`
+//! Reports parse-only and parse+evaluate events/s and MB/s over the file,
+//! cut into ~4 MiB chunks at newlines, plus the match count.
+
+use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
+use sigma_core::{Engine, Plan};
+use std::time::Instant;
+
+fn chunks(data: &[u8], size: usize) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    while start < data.len() {
+        let mut end = (start + size).min(data.len());
+        if end < data.len() {
+            end = memchr::memchr(b'\n', &data[end..]).map_or(data.len(), |i| end + i + 1);
+        }
+        out.push(&data[start..end]);
+        start = end;
+    }
+    out
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(plan_path), Some(events_path)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: throughput PLAN.json EVENTS.ndjson [threads]");
+        std::process::exit(2);
+    };
+    let threads: u32 = args.get(3).and_then(|t| t.parse().ok()).unwrap_or(1);
+    let mut plan_json = std::fs::read_to_string(plan_path)?;
+    plan_json = plan_json.replace("\"threads\":1", &format!("\"threads\":{threads}"));
+    let data = std::fs::read(events_path)?;
+    let parts = chunks(&data, 4 << 20);
+    let mb = data.len() as f64 / 1e6;
+
+    let t = Instant::now();
+    let (engine, errors) = Engine::compile(&plan_json)?;
+    println!(
+        "compile: {:.2}s, {} rules, {} compile errors",
+        t.elapsed().as_secs_f64(),
+        engine.plan().rules.len(),
+        errors.len()
+    );
+    let plan = Plan::from_json(&plan_json)?;
+    let idx = FieldIndex::new(&plan.fields);
+    let mut parser = JsonParser::default();
+    let mut batch = JsonBatch::default();
+    let limits = JsonLimits {
+        max_event_bytes: 1 << 20,
+        max_depth: 64,
+        keywords: false,
+    };
+    let reps: usize = std::env::var("REPS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let parse_reps = if std::env::var_os("SKIP_PARSE").is_some() {
+        0
+    } else {
+        reps
+    };
+    let t = Instant::now();
+    let mut events = 0usize;
+    for _ in 0..parse_reps {
+        for c in &parts {
+            parser.parse_chunk(&idx, limits, c, &mut batch);
+            events += batch.valid.count();
+        }
+    }
+    let s = t.elapsed().as_secs_f64();
+    println!(
+        "parse only (1 thread): {:.0} events/s, {:.0} MB/s",
+        events as f64 / s,
+        mb * parse_reps as f64 / s
+    );
+
+    let t = Instant::now();
+    let mut matches = 0usize;
+    let mut events = 0u64;
+    for _ in 0..reps {
+        for c in &parts {
+            let out = engine.eval_json(c)?;
+            matches += out.matches.len();
+            events += out.stats.events;
+        }
+    }
+    let s = t.elapsed().as_secs_f64();
+    let st = engine.stats();
+    println!(
+        "parse+eval ({threads} threads): {:.0} events/s, {:.0} MB/s, {} matches/pass; cpu split parse {:.2}s match {:.2}s cond {:.2}s",
+        events as f64 / s,
+        mb * reps as f64 / s,
+        matches / reps,
+        st.parse_ns as f64 / 1e9,
+        st.match_ns as f64 / 1e9,
+        st.condition_ns as f64 / 1e9
+    );
+    Ok(())
+}
