@@ -41,6 +41,7 @@ export const CORE_FLAGS: FlagSpec[] = [
   { name: "max-depth", description: "events nested deeper than this are dead-lettered (default 64)", takesValue: true },
   { name: "timestamp-field", description: "event-time field for correlations (default: arrival time)", takesValue: true },
   { name: "max-in-flight", description: "unacknowledged batches before sources pause (default 4)", takesValue: true },
+  { name: "summary-json", description: "also write the run summary as JSON to this file", takesValue: true },
   { name: "quiet", description: "no summary or rule report on stderr", takesValue: false },
   { name: "verbose", description: "list every rejected rule with its reason", takesValue: false },
   { name: "json", description: "machine-readable output for explain and rules subcommands", takesValue: false },

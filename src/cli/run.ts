@@ -43,6 +43,11 @@ function printSummary(summary: RunSummary): void {
     `events ${summary.events}, matches ${summary.matches}${levels ? ` (${levels})` : ""}, dead letters ${summary.deadLetters}, ` +
       `${summary.seconds.toFixed(2)} s, ${Math.round(summary.eventsPerSecond).toLocaleString("en-US")} events/s`,
   );
+  console.error(
+    `  ${(summary.bytes / 1e6 / Math.max(summary.seconds, 1e-9)).toFixed(0)} MB/s, ${summary.batches} batches, ` +
+      `batch latency p50 ${summary.batchLatencyMs.p50.toFixed(1)} ms p99 ${summary.batchLatencyMs.p99.toFixed(1)} ms, ` +
+      `peak RSS ${(summary.peakRssBytes / 1048576).toFixed(0)} MiB`,
+  );
   for (const rule of summary.topRules) console.error(`  ${String(rule.matches).padStart(8)}  ${rule.title} [${rule.id}]`);
 }
 
@@ -91,7 +96,7 @@ export async function runCommand(options: Options): Promise<number> {
       maxInFlight: options.integer("max-in-flight", 4, 1),
       signal: controller.signal,
       observer: {
-        onResult: (result) => summary.add(result),
+        onResult: (result, latencyMs) => summary.add(result, latencyMs),
         onError: (error) => {
           failures++;
           console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
@@ -105,6 +110,9 @@ export async function runCommand(options: Options): Promise<number> {
     progress.finish();
     await Promise.all(sinks.map((s) => s.stop()));
   }
-  if (!quiet) printSummary(summary.finish());
+  const totals = summary.finish();
+  if (!quiet) printSummary(totals);
+  const summaryPath = options.string("summary-json");
+  if (summaryPath !== undefined) await Bun.write(summaryPath, JSON.stringify(totals, null, 2) + "\n");
   return failures > 0 ? EXIT.failure : EXIT.ok;
 }

@@ -22,7 +22,8 @@ export interface Evaluator {
 }
 
 export interface PipelineObserver {
-  onResult?(result: EvalResult): void;
+  /** `latencyMs`: from the batch entering the engine to its result. */
+  onResult?(result: EvalResult, latencyMs: number): void;
   onError?(error: unknown): void;
 }
 
@@ -69,18 +70,20 @@ export async function runPipeline(
       release();
       sourceAck.settle(status, reason);
     }, ledger);
-    const evaluation = evaluator.evaluate(batch);
+    const enteredAt = performance.now();
+    const evaluation = evaluator.evaluate(batch).then((result) => ({ result, latencyMs: performance.now() - enteredAt }));
     // Writes are chained so that sinks see batches in emission order.
     ordered = ordered.then(async () => {
       let result: EvalResult;
+      let latencyMs: number;
       try {
-        result = await evaluation;
+        ({ result, latencyMs } = await evaluation);
       } catch (error) {
         options.observer?.onError?.(error);
         tracked.settle("failed", error instanceof Error ? error.message : String(error));
         return;
       }
-      options.observer?.onResult?.(result);
+      options.observer?.onResult?.(result, latencyMs);
       const acks = tracked.fanOut(sinks.length);
       await Promise.all(
         sinks.map(async (sink, i) => {

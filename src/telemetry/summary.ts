@@ -14,6 +14,16 @@ export interface RunSummary {
   topRules: { id: string; title: string; matches: number }[];
   seconds: number;
   eventsPerSecond: number;
+  bytes: number;
+  batches: number;
+  /** Per-batch latency from entering the engine to its result, in ms. */
+  batchLatencyMs: { p50: number; p99: number; max: number };
+  peakRssBytes: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 }
 
 export class SummaryCollector {
@@ -22,11 +32,15 @@ export class SummaryCollector {
   #dead = 0;
   #matches = 0;
   #byRule = new Map<number, number>();
+  #bytes = 0;
+  #latencies: number[] = [];
   readonly #started = performance.now();
   #rules: EvalResult["rules"] = [];
 
-  add(result: EvalResult): void {
+  add(result: EvalResult, latencyMs: number): void {
     this.#rules = result.rules;
+    this.#latencies.push(latencyMs);
+    if (result.batch.kind === "json") this.#bytes += result.batch.bytes.byteLength;
     this.#lines += result.rows;
     this.#events += result.events;
     this.#dead += result.deadLetters.length;
@@ -60,6 +74,13 @@ export class SummaryCollector {
       })),
       seconds,
       eventsPerSecond: seconds > 0 ? this.events / seconds : 0,
+      bytes: this.#bytes,
+      batches: this.#latencies.length,
+      batchLatencyMs: (() => {
+        const sorted = [...this.#latencies].sort((a, b) => a - b);
+        return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 };
+      })(),
+      peakRssBytes: process.resourceUsage().maxRSS * 1024,
     };
   }
 }
