@@ -275,20 +275,26 @@ export class FlightServer implements Source {
   }
 
   #handshake(call: ServerDuplexStream<HandshakeMessage, HandshakeMessage>): void {
+    // pyarrow's authenticate_basic_token sends only a Basic header and no message, so the
+    // headers are checked at once; a token in the payload is checked as messages arrive.
+    let accepted = this.#token === null;
+    const accept = (): void => {
+      if (accepted || this.#token === null) return;
+      accepted = true;
+      const reply = new Metadata();
+      reply.set("authorization", `Bearer ${this.#token}`);
+      call.sendMetadata(reply);
+    };
+    if (this.#token !== null && handshakeAccepted(this.#token, call.metadata, new Uint8Array(0))) accept();
     call.on("data", (request: HandshakeMessage) => {
-      if (this.#token !== null) {
-        if (!handshakeAccepted(this.#token, call.metadata, request.payload)) {
-          this.#counters.unauthenticated++;
-          call.emit("error", grpcError(status.UNAUTHENTICATED, "handshake refused: wrong token"));
-          return;
-        }
-        const reply = new Metadata();
-        reply.set("authorization", `Bearer ${this.#token}`);
-        call.sendMetadata(reply);
-      }
-      call.write({ protocolVersion: request.protocolVersion, payload: request.payload });
+      if (!accepted && this.#token !== null && handshakeAccepted(this.#token, call.metadata, request.payload)) accept();
+      if (accepted) call.write({ protocolVersion: request.protocolVersion, payload: request.payload });
     });
-    call.on("end", () => call.end());
+    call.on("end", () => {
+      if (accepted) return void call.end();
+      this.#counters.unauthenticated++;
+      call.emit("error", grpcError(status.UNAUTHENTICATED, "handshake refused: wrong token"));
+    });
     call.on("error", () => {});
   }
 
