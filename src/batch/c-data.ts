@@ -76,6 +76,24 @@ function bytes(view: ArrayBufferView | null | undefined): Uint8Array | null {
   return new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 }
 
+/**
+ * apache-arrow JS slices a Data by narrowing its offset and value buffers
+ * but keeps bit-addressed buffers (validity, booleans) whole, addressed
+ * with `data.offset`. The C Data Interface applies one offset to every
+ * buffer, so bit buffers are re-based to bit 0 (a copy of length/8 bytes)
+ * and the exported offset is always 0.
+ */
+function bitsFrom(bitmap: Uint8Array | null | undefined, offset: number, length: number): Uint8Array | null {
+  if (bitmap === null || bitmap === undefined || bitmap.byteLength === 0) return null;
+  if (offset === 0) return bytes(bitmap);
+  const out = new Uint8Array(Math.ceil(length / 8));
+  for (let i = 0; i < length; i++) {
+    const bit = offset + i;
+    if (((bitmap[bit >> 3] ?? 0) >> (bit & 7)) & 1) out[i >> 3] = (out[i >> 3] ?? 0) | (1 << (i & 7));
+  }
+  return out;
+}
+
 function intFormat(type: Int): string {
   const formats: Record<number, [string, string]> = { 8: ["c", "C"], 16: ["s", "S"], 32: ["i", "I"], 64: ["l", "L"] };
   const pair = formats[type.bitWidth];
@@ -133,13 +151,13 @@ function exportData(data: Data, name: string, nullable: boolean): CDataArray {
       flags: nullable ? ARROW_FLAG_NULLABLE : 0,
       length: data.length,
       nullCount: data.nullCount,
-      offset: data.offset,
-      buffers: [bytes(data.nullBitmap), bytes(data.values as ArrayBufferView)],
+      offset: 0,
+      buffers: [bitsFrom(data.nullBitmap, data.offset, data.length), bytes(data.values as ArrayBufferView)],
       children: [],
       dictionary: exportData(values, "", true),
     };
   }
-  const validity = data.nullCount > 0 ? bytes(data.nullBitmap) : null;
+  const validity = data.nullCount > 0 ? bitsFrom(data.nullBitmap, data.offset, data.length) : null;
   let buffers: (Uint8Array | null)[];
   let children: CDataArray[] = [];
   switch (type.typeId) {
@@ -170,8 +188,11 @@ function exportData(data: Data, name: string, nullable: boolean): CDataArray {
       });
       break;
     }
+    case Type.Bool:
+      buffers = [validity, bitsFrom(data.values as Uint8Array, data.offset, data.length) ?? new Uint8Array(Math.ceil(data.length / 8))];
+      break;
     default:
-      // Fixed-width types (bool, ints, floats, timestamps): validity + values.
+      // Fixed-width types (ints, floats, timestamps): validity + values, already sliced.
       formatOf(type);
       buffers = [validity, bytes(data.values as ArrayBufferView)];
   }
@@ -181,7 +202,7 @@ function exportData(data: Data, name: string, nullable: boolean): CDataArray {
     flags: nullable ? ARROW_FLAG_NULLABLE : 0,
     length: data.length,
     nullCount: data.nullCount,
-    offset: data.offset,
+    offset: 0,
     buffers,
     children,
     dictionary: null,
