@@ -96,5 +96,36 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         st.match_ns as f64 / 1e9,
         st.condition_ns as f64 / 1e9
     );
+    if std::env::var_os("ORACLE").is_some() {
+        // Cross-check the optimized evaluator against the naive oracle.
+        let t = Instant::now();
+        let kw = plan
+            .predicates
+            .iter()
+            .any(|p| p.field == sigma_core::plan::PredField::Keyword);
+        let lim = JsonLimits {
+            keywords: kw,
+            ..limits
+        };
+        let mut checked = 0;
+        for c in parts.iter().take(2) {
+            let out = engine.eval_json(c)?;
+            parser.parse_chunk(&idx, lim, c, &mut batch);
+            let r = sigma_core::reference::evaluate(&plan, &batch.view());
+            if r.matches != out.matches || r.hidden != out.correlation_inputs {
+                eprintln!(
+                    "ORACLE MISMATCH: {} vs {}",
+                    r.matches.len(),
+                    out.matches.len()
+                );
+                std::process::exit(1);
+            }
+            checked += r.matches.len();
+        }
+        println!(
+            "oracle agrees on {checked} matches ({:.1}s)",
+            t.elapsed().as_secs_f64()
+        );
+    }
     Ok(())
 }

@@ -82,6 +82,25 @@ fn check_type(dt: &DataType) -> Result<(), String> {
     }
 }
 
+/// The dictionary key at `i` as an index (None for null or negative keys).
+fn dict_key(keys: &dyn Array, i: usize) -> Option<usize> {
+    if i >= keys.len() || keys.is_null(i) {
+        return None;
+    }
+    let k: i128 = match keys.data_type() {
+        DataType::Int8 => keys.as_primitive::<Int8Type>().value(i).into(),
+        DataType::Int16 => keys.as_primitive::<Int16Type>().value(i).into(),
+        DataType::Int32 => keys.as_primitive::<Int32Type>().value(i).into(),
+        DataType::Int64 => keys.as_primitive::<Int64Type>().value(i).into(),
+        DataType::UInt8 => keys.as_primitive::<UInt8Type>().value(i).into(),
+        DataType::UInt16 => keys.as_primitive::<UInt16Type>().value(i).into(),
+        DataType::UInt32 => keys.as_primitive::<UInt32Type>().value(i).into(),
+        DataType::UInt64 => keys.as_primitive::<UInt64Type>().value(i).into(),
+        _ => return None,
+    };
+    usize::try_from(k).ok()
+}
+
 /// Push element `i` of `arr` (any supported type) as values of `row`.
 fn push_element(arr: &dyn Array, i: usize, row: u32, out: &mut TextColumn) {
     if i >= arr.len() || arr.is_null(i) {
@@ -131,8 +150,7 @@ fn push_element(arr: &dyn Array, i: usize, row: u32, out: &mut TextColumn) {
         ),
         DataType::Dictionary(_, _) => {
             if let Some(d) = arr.as_any_dictionary_opt() {
-                let keys = d.normalized_keys();
-                if let Some(&k) = keys.get(i) {
+                if let Some(k) = dict_key(d.keys(), i) {
                     push_element(d.values().as_ref(), k, row, out);
                 }
             }
@@ -183,7 +201,7 @@ fn push_strings(arr: &dyn Array, i: usize, row: u32, out: &mut TextColumn) {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => push_element(arr, i, row, out),
         DataType::Dictionary(_, _) => {
             if let Some(d) = arr.as_any_dictionary_opt() {
-                if let Some(&k) = d.normalized_keys().get(i) {
+                if let Some(k) = dict_key(d.keys(), i) {
                     push_strings(d.values().as_ref(), k, row, out);
                 }
             }

@@ -454,3 +454,44 @@ fn json_and_arrow_agree() {
         assert_eq!(j.correlation_inputs, ar.correlation_inputs);
     }
 }
+
+#[test]
+fn arrow_types_dictionary_float_bool() {
+    use arrow_array::types::Int32Type;
+    use arrow_array::{
+        ArrayRef, BooleanArray, DictionaryArray, Float64Array, RecordBatch, UInt64Array,
+    };
+    use std::sync::Arc;
+    let preds = vec![
+        s(0, "exact", "cmd.exe", false),
+        s(1, "exact", "1.5", true),
+        s(2, "exact", "true", true),
+        s(3, "exact", "18446744073709551615", true),
+    ];
+    let rules = (0..4).map(|i| rule(json!({"pred": i}))).collect();
+    let e = engine(&["img", "f", "b", "u"], preds, rules);
+    let dict: DictionaryArray<Int32Type> =
+        vec![Some("CMD.EXE"), None, Some("x")].into_iter().collect();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("img", Arc::new(dict) as ArrayRef),
+        (
+            "f",
+            Arc::new(Float64Array::from(vec![1.5, 2.0, 1.5])) as ArrayRef,
+        ),
+        (
+            "b",
+            Arc::new(BooleanArray::from(vec![false, true, false])) as ArrayRef,
+        ),
+        (
+            "u",
+            Arc::new(UInt64Array::from(vec![0, 0, u64::MAX])) as ArrayRef,
+        ),
+    ])
+    .unwrap();
+    let out = e.eval_record_batch(&batch).unwrap();
+    assert_eq!(out.matches, vec![(0, 0), (0, 1), (1, 2), (2, 1), (2, 3)]);
+    let j = e
+        .eval_json(b"{\"img\":\"CMD.EXE\",\"f\":1.5,\"b\":false,\"u\":0}\n{\"f\":2.0,\"b\":true,\"u\":0}\n{\"img\":\"x\",\"f\":1.5,\"b\":false,\"u\":18446744073709551615}")
+        .unwrap();
+    assert_eq!(j.matches, out.matches);
+}
