@@ -2,6 +2,7 @@
  * `sigma run` (the default command): compile the rules, wire the chosen
  * source to the matches sink and the dead-letter sink through the engine,
  * run until the input ends or SIGINT/SIGTERM, then print the summary.
+ * SIGHUP reloads the rules from the same paths without stopping the input.
  * Signals stop the source; batches in flight drain and are acknowledged
  * before the process exits 0.
  */
@@ -17,6 +18,8 @@ import type { IoContext } from "../io/spec.ts";
 import { ProgressBar } from "../telemetry/progress.ts";
 import { SummaryCollector, type RunSummary } from "../telemetry/summary.ts";
 import type { RuleError } from "../rules/ast.ts";
+import { log } from "../telemetry/log.ts";
+import { LiveEngine } from "./live-engine.ts";
 
 export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
   console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms)`);
@@ -66,9 +69,11 @@ export async function runCommand(options: Options): Promise<number> {
   if (source === undefined) notYet(PLANNED_KINDS.includes(inputKind) ? `--input ${inputKind}` : `input ${inputKind}`);
   if (matchSink === undefined) notYet(PLANNED_KINDS.includes(outputKind) ? `--output ${outputKind}` : `output ${outputKind}`);
 
-  const ruleSet = compileRuleSet(ruleSetOptions(options));
+  const settings = ruleSetOptions(options);
+  const ruleSet = compileRuleSet(settings);
   const quiet = options.flag("quiet");
   if (!quiet) reportRules(ruleSet, options.flag("verbose"));
+  const live = new LiveEngine(ruleSet, settings);
 
   const progress = new ProgressBar(!quiet && process.stderr.isTTY === true);
   const summary = new SummaryCollector();
@@ -88,11 +93,15 @@ export async function runCommand(options: Options): Promise<number> {
     controller.abort();
     void input.stop();
   };
+  const reload = (): void => {
+    live.reload().catch((error: unknown) => log.error("rules.reload_failed", { error }));
+  };
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);
+  process.on("SIGHUP", reload);
   let failures = 0;
   try {
-    const outcome = await runPipeline(input, ruleSet.engine, sinks, {
+    const outcome = await runPipeline(input, live, sinks, {
       maxInFlight: options.integer("max-in-flight", 4, 1),
       signal: controller.signal,
       observer: {
@@ -107,6 +116,7 @@ export async function runCommand(options: Options): Promise<number> {
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
+    process.off("SIGHUP", reload);
     progress.finish();
     await Promise.all(sinks.map((s) => s.stop()));
   }
