@@ -94,7 +94,7 @@ def scenario_auth(client, token):
 def scenario_big(client, token):
     # ~64 MiB in one batch (one gRPC message): three columns of ~21 MiB.
     n = 64 * 1024
-    line = "x" * 330
+    line = "x" * 345
     rows = pa.array([f"{line} {i}" for i in range(n)], pa.string())
     batch = pa.RecordBatch.from_arrays([rows, rows, rows.slice(0, n)], names=["CommandLine", "Image", "OriginalFileName"])
     size = batch.nbytes
