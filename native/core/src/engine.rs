@@ -9,6 +9,9 @@
 
 use crate::bitset::Bitset;
 use crate::columns;
+use crate::correlation::{
+    self, Correlation, CorrelationStats, RestoreError, RestoreReport, RowInput, Ticket,
+};
 use crate::eval::{evaluate, CompiledPlan, EvalResult, EvalScratch, Explain, PhaseTimes};
 use crate::json::{DeadLetter, JsonBatch, JsonLimits, JsonParser};
 use crate::matchers::CompileError;
@@ -161,12 +164,15 @@ struct Scratch {
 /// A compiled rule set.
 pub struct Engine {
     plan: CompiledPlan,
+    /// Correlation rules: immutable specs plus the one mutable state (mutex).
+    corr: Correlation,
     pool: Mutex<Vec<Scratch>>,
     stats: AtomicStats,
     threads: usize,
 }
 
 struct PartOut {
+    corr: Vec<RowInput>,
     lines: usize,
     offsets: Vec<u32>,
     res: EvalResult,
@@ -185,14 +191,36 @@ impl Engine {
 
     /// Compile an already validated plan.
     pub fn from_plan(plan: Plan) -> (Engine, Vec<CompileError>) {
+        Self::from_plan_with_limits(plan, correlation::Limits::default())
+    }
+
+    /// Compile with explicit correlation memory bounds. The fields that
+    /// correlations read (group-by, value, timestamp) are appended to the
+    /// plan's field list, without predicates, so every path materialises them.
+    pub fn from_plan_with_limits(
+        mut plan: Plan,
+        limits: correlation::Limits,
+    ) -> (Engine, Vec<CompileError>) {
         let threads = match plan.options.threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n as usize,
         };
-        let (plan, errors) = CompiledPlan::new(plan);
+        for f in correlation::needed_fields(&plan) {
+            if !plan.fields.contains(&f) {
+                plan.fields.push(f);
+            }
+        }
+        let (cor, corr_errors) = correlation::Correlator::new(&plan);
+        let (plan, mut errors) = CompiledPlan::new(plan);
+        errors.extend(corr_errors.into_iter().map(|message| CompileError {
+            predicate: u32::MAX,
+            rules: Vec::new(),
+            message,
+        }));
         (
             Engine {
                 plan,
+                corr: Correlation::new(cor, limits),
                 pool: Mutex::new(Vec::new()),
                 stats: AtomicStats::default(),
                 threads,
@@ -248,6 +276,9 @@ impl Engine {
         let parse_ns = t0.elapsed().as_nanos() as u64;
         let mut times = PhaseTimes::default();
         let res = evaluate(&self.plan, &batch.view(), eval, &mut times);
+        let corr = self
+            .corr
+            .extract(&batch.view(), [&res.matches, &res.hidden]);
         let stats = BatchStats {
             batches: 0,
             rows: batch.rows as u64,
@@ -261,6 +292,7 @@ impl Engine {
             condition_ns: times.condition_ns,
         };
         PartOut {
+            corr,
             lines: batch.rows,
             offsets: std::mem::take(&mut batch.line_offsets),
             res,
@@ -296,8 +328,44 @@ impl Engine {
         parts
     }
 
-    /// Parse and evaluate one NDJSON chunk.
+    /// Reserve this batch's place in the correlation order, on the thread
+    /// that defines the order (see `correlation::Ticket`); pass it to a
+    /// `*_ticket` call, which settles it whatever the outcome.
+    pub fn ticket(&self) -> Ticket {
+        self.corr.ticket()
+    }
+
+    /// Parse and evaluate one NDJSON chunk (arrival clock: the wall clock).
     pub fn eval_json(&self, chunk: &[u8]) -> Result<JsonEvalOutput, EvalError> {
+        self.eval_json_ticket(chunk, self.ticket(), None)
+    }
+
+    /// `eval_json` with the arrival clock given (ms, monotonic).
+    pub fn eval_json_at(&self, chunk: &[u8], now_ms: i64) -> Result<JsonEvalOutput, EvalError> {
+        self.eval_json_ticket(chunk, self.ticket(), Some(now_ms))
+    }
+
+    /// `eval_json` in the correlation order of `ticket`.
+    pub fn eval_json_ticket(
+        &self,
+        chunk: &[u8],
+        ticket: Ticket,
+        now_ms: Option<i64>,
+    ) -> Result<JsonEvalOutput, EvalError> {
+        let mut ticket = Some(ticket);
+        let r = self.eval_json_inner(chunk, &mut ticket, now_ms);
+        if let Some(t) = ticket {
+            self.corr.abandon(t);
+        }
+        r
+    }
+
+    fn eval_json_inner(
+        &self,
+        chunk: &[u8],
+        ticket: &mut Option<Ticket>,
+        now_ms: Option<i64>,
+    ) -> Result<JsonEvalOutput, EvalError> {
         if chunk.len() >= u32::MAX as usize {
             return Err(EvalError::ChunkTooLarge {
                 bytes: chunk.len() as u64,
@@ -339,7 +407,12 @@ impl Engine {
             ..Default::default()
         };
         let mut row_base = 0u32;
+        let mut corr_rows: Vec<RowInput> = Vec::new();
         for (start, p) in outs {
+            corr_rows.extend(p.corr.into_iter().map(|mut r| {
+                r.row += row_base;
+                r
+            }));
             let n = p.offsets.len().saturating_sub(1);
             out.line_offsets
                 .extend(p.offsets.iter().take(n).map(|o| o + start as u32));
@@ -358,6 +431,14 @@ impl Engine {
         out.line_offsets.push(chunk.len() as u32);
         out.lines = row_base;
         stats.batches = 1;
+        if let Some(t) = ticket.take() {
+            let fired = self.corr.process(t, &corr_rows, now_ms);
+            if !fired.is_empty() {
+                stats.matches += fired.len() as u64;
+                out.matches.extend(fired);
+                out.matches.sort_unstable();
+            }
+        }
         out.stats = stats;
         self.stats.add(&stats);
         Ok(out)
@@ -365,12 +446,46 @@ impl Engine {
 
     /// Evaluate an Arrow batch (every row is an event).
     pub fn eval_record_batch(&self, batch: &RecordBatch) -> Result<ArrowEvalOutput, EvalError> {
+        self.eval_record_batch_ticket(batch, self.ticket(), None)
+    }
+
+    /// `eval_record_batch` with the arrival clock given (ms, monotonic).
+    pub fn eval_record_batch_at(
+        &self,
+        batch: &RecordBatch,
+        now_ms: i64,
+    ) -> Result<ArrowEvalOutput, EvalError> {
+        self.eval_record_batch_ticket(batch, self.ticket(), Some(now_ms))
+    }
+
+    /// `eval_record_batch` in the correlation order of `ticket`.
+    pub fn eval_record_batch_ticket(
+        &self,
+        batch: &RecordBatch,
+        ticket: Ticket,
+        now_ms: Option<i64>,
+    ) -> Result<ArrowEvalOutput, EvalError> {
         let t0 = Instant::now();
-        columns::validate(batch).map_err(|message| EvalError::InvalidBatch { message })?;
+        if let Err(message) = columns::validate(batch) {
+            self.corr.abandon(ticket);
+            return Err(EvalError::InvalidBatch { message });
+        }
         let mut sc = self.take_scratch();
         let result = self.eval_arrow_with(batch, &mut sc, t0);
         self.put_scratch(sc);
-        let out = result?;
+        let (mut out, corr_rows) = match result {
+            Ok(x) => x,
+            Err(e) => {
+                self.corr.abandon(ticket);
+                return Err(e);
+            }
+        };
+        let fired = self.corr.process(ticket, &corr_rows, now_ms);
+        if !fired.is_empty() {
+            out.stats.matches += fired.len() as u64;
+            out.matches.extend(fired);
+            out.matches.sort_unstable();
+        }
         self.stats.add(&out.stats);
         Ok(out)
     }
@@ -380,7 +495,7 @@ impl Engine {
         batch: &RecordBatch,
         sc: &mut Scratch,
         t0: Instant,
-    ) -> Result<ArrowEvalOutput, EvalError> {
+    ) -> Result<(ArrowEvalOutput, Vec<RowInput>), EvalError> {
         let rows = batch.num_rows();
         let fields = &self.plan.plan.fields;
         sc.arrow_cols.resize_with(fields.len(), TextColumn::default);
@@ -402,6 +517,7 @@ impl Engine {
         let parse_ns = t0.elapsed().as_nanos() as u64;
         let mut times = PhaseTimes::default();
         let res = evaluate(&self.plan, &view, &mut sc.eval, &mut times);
+        let corr = self.corr.extract(&view, [&res.matches, &res.hidden]);
         let stats = BatchStats {
             batches: 1,
             rows: rows as u64,
@@ -414,11 +530,30 @@ impl Engine {
             match_ns: times.match_ns,
             condition_ns: times.condition_ns,
         };
-        Ok(ArrowEvalOutput {
-            rows: rows as u32,
-            matches: res.matches,
-            correlation_inputs: res.hidden,
-            stats,
-        })
+        Ok((
+            ArrowEvalOutput {
+                rows: rows as u32,
+                matches: res.matches,
+                correlation_inputs: res.hidden,
+                stats,
+            },
+            corr,
+        ))
+    }
+
+    /// Correlation counters (cumulative; `groups` is the live count).
+    pub fn correlation_stats(&self) -> CorrelationStats {
+        self.corr.stats()
+    }
+
+    /// The correlation state, versioned JSON (see `correlation` docs).
+    pub fn snapshot(&self) -> Vec<u8> {
+        self.corr.snapshot()
+    }
+
+    /// Replace the correlation state by a snapshot's; state of correlations
+    /// no longer in the plan (or changed) is ignored and reported.
+    pub fn restore(&self, bytes: &[u8]) -> Result<RestoreReport, RestoreError> {
+        self.corr.restore(bytes)
     }
 }

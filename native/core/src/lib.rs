@@ -7,11 +7,12 @@
 //! ([`text::TextColumn`]); per field one combined matcher ([`matchers`]) sets
 //! predicate row bitsets ([`bitset`]); rule conditions are resolved with
 //! bitwise operations ([`eval`]). [`reference`] is a naive oracle used only by
-//! tests. Correlations are deserialized ([`plan::CorrelationPlan`]) but not
-//! evaluated yet: they will consume `correlation_inputs`.
+//! tests. Correlation rules ([`correlation`]) consume the matches of their
+//! source rules and keep windowed state inside the engine (snapshot/restore).
 
 pub mod bitset;
 pub mod columns;
+pub mod correlation;
 pub mod engine;
 pub mod eval;
 pub mod fold;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod reference;
 pub mod text;
 
+pub use correlation::{CorrelationStats, RestoreError, RestoreReport, Ticket};
 pub use engine::{ArrowEvalOutput, BatchStats, Engine, EngineStats, EvalError, JsonEvalOutput};
 pub use eval::Explain;
 pub use json::DeadLetter;

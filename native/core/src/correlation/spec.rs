@@ -137,7 +137,10 @@ impl Correlator {
         let time_slot = if plan.correlations.is_empty() {
             None
         } else {
-            plan.options.timestamp_field.as_deref().and_then(&mut slot_of)
+            plan.options
+                .timestamp_field
+                .as_deref()
+                .and_then(&mut slot_of)
         };
         let mut specs = Vec::with_capacity(plan.correlations.len());
         let mut ok = vec![true; plan.correlations.len()];
@@ -165,7 +168,11 @@ impl Correlator {
                 };
                 let names = c.group_by.get(si).map(Vec::as_slice).unwrap_or(&[]);
                 let group_slots = names.iter().filter_map(|n| slot_of(n)).collect();
-                sources.push(Source { src, id, group_slots });
+                sources.push(Source {
+                    src,
+                    id,
+                    group_slots,
+                });
             }
             let span = if c.timespan_ms.is_finite() && c.timespan_ms >= 0.0 {
                 c.timespan_ms.min(1e15) as i64

@@ -51,10 +51,8 @@ impl Group {
     }
 
     pub fn insert(&mut self, e: Entry, span: i64, cap: usize) -> Inserted {
-        if !self.entries.is_empty() || self.max_t != i64::MIN {
-            if e.t < self.max_t.saturating_sub(span) {
-                return Inserted::Late;
-            }
+        if e.t < self.max_t.saturating_sub(span) {
+            return Inserted::Late;
         }
         self.max_t = self.max_t.max(e.t);
         let at = self.entries.partition_point(|x| x.t <= e.t);
@@ -80,7 +78,11 @@ impl Group {
     /// undefined (no numeric value for sum/avg/percentile).
     pub fn aggregate(&self, spec: &Spec) -> Option<f64> {
         let values = || self.entries.iter().filter_map(|e| e.v.as_deref());
-        let numbers = || values().filter_map(|v| v.trim().parse::<f64>().ok()).filter(|x| x.is_finite());
+        let numbers = || {
+            values()
+                .filter_map(|v| v.trim().parse::<f64>().ok())
+                .filter(|x| x.is_finite())
+        };
         match spec.kind {
             Kind::EventCount => Some(self.entries.len() as f64),
             Kind::ValueCount => {
