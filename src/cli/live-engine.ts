@@ -62,6 +62,8 @@ export class LiveEngine implements Evaluator {
 
   async #reload(): Promise<ReloadOutcome> {
     const next = compileRuleSet(this.options);
+    // Correlation windows carry over; state of correlations that changed or left is dropped.
+    next.engine.restore(this.#current.engine.snapshot());
     this.#current = next;
     this.#generation++;
     const outcome: ReloadOutcome = {

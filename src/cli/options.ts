@@ -40,6 +40,7 @@ export const CORE_FLAGS: FlagSpec[] = [
   { name: "max-event-bytes", description: "events longer than this are dead-lettered (default 1048576)", takesValue: true },
   { name: "max-depth", description: "events nested deeper than this are dead-lettered (default 64)", takesValue: true },
   { name: "timestamp-field", description: "event-time field for correlations (default: arrival time)", takesValue: true },
+  { name: "state", description: "correlation state file: restored at start when it exists, written at clean shutdown", takesValue: true },
   { name: "max-in-flight", description: "unacknowledged batches before sources pause (default 4)", takesValue: true },
   { name: "summary-json", description: "also write the run summary as JSON to this file", takesValue: true },
   { name: "quiet", description: "no summary or rule report on stderr", takesValue: false },

@@ -20,6 +20,7 @@ import { SummaryCollector, type RunSummary } from "../telemetry/summary.ts";
 import type { RuleError } from "../rules/ast.ts";
 import { log } from "../telemetry/log.ts";
 import { LiveEngine } from "./live-engine.ts";
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
   console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms)`);
@@ -74,6 +75,11 @@ export async function runCommand(options: Options): Promise<number> {
   const quiet = options.flag("quiet");
   if (!quiet) reportRules(ruleSet, options.flag("verbose"));
   const live = new LiveEngine(ruleSet, settings);
+  const statePath = options.string("state");
+  if (statePath !== undefined && existsSync(statePath)) {
+    const report = live.engine.restore(readFileSync(statePath));
+    log.info("correlation.state_restored", { path: statePath, groups: report.groups, ignored: report.ignored });
+  }
 
   const progress = new ProgressBar(!quiet && process.stderr.isTTY === true);
   const summary = new SummaryCollector();
@@ -119,6 +125,11 @@ export async function runCommand(options: Options): Promise<number> {
     process.off("SIGHUP", reload);
     progress.finish();
     await Promise.all(sinks.map((s) => s.stop()));
+  }
+  if (statePath !== undefined) {
+    // Written at clean shutdown only (after the pipeline drained), atomically.
+    writeFileSync(`${statePath}.tmp`, live.engine.snapshot());
+    renameSync(`${statePath}.tmp`, statePath);
   }
   const totals = summary.finish();
   if (!quiet) printSummary(totals);

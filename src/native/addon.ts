@@ -38,6 +38,10 @@ export interface NativeEngine {
   stats(): string;
   /** JSON-encoded physical plan description. */
   explain(): string;
+  /** Correlation state as versioned JSON bytes. */
+  snapshot(): Buffer;
+  /** Replaces the correlation state; returns a JSON-encoded restore report. Throws on a malformed snapshot. */
+  restore(snapshot: Buffer): string;
 }
 
 export interface NativeAddon {

@@ -19,6 +19,26 @@ export interface EngineCompileError {
   message: string;
 }
 
+/** What `Engine.restore` kept and ignored. */
+export interface RestoreReport {
+  groups: number;
+  /** Ids of snapshot correlations not in the plan (or changed). */
+  ignored: string[];
+  /** Groups dropped by the group cap. */
+  droppedGroups: number;
+}
+
+export interface CorrelationStats {
+  inputs: number;
+  late: number;
+  missingGroupBy: number;
+  missingTime: number;
+  fired: number;
+  evictedGroups: number;
+  droppedEntries: number;
+  groups: number;
+}
+
 export interface EngineStats {
   batches: number;
   events: number;
@@ -28,6 +48,7 @@ export interface EngineStats {
   parseNanos: number;
   matchNanos: number;
   resolveNanos: number;
+  correlation: CorrelationStats;
 }
 
 const decoder = new TextDecoder();
@@ -131,6 +152,23 @@ export class Engine implements Evaluator {
 
   stats(): EngineStats {
     return JSON.parse(this.native.stats()) as EngineStats;
+  }
+
+  /**
+   * The correlation state (windows per group) as versioned JSON bytes.
+   * Take it when no evaluation is in flight to capture every batch fed so far.
+   */
+  snapshot(): Uint8Array {
+    return new Uint8Array(this.native.snapshot());
+  }
+
+  /**
+   * Replaces the correlation state by a snapshot's. State of correlations
+   * that are no longer in the plan (or whose type or sources changed) is
+   * ignored and listed in `ignored`. Throws on a malformed snapshot.
+   */
+  restore(snapshot: Uint8Array): RestoreReport {
+    return JSON.parse(this.native.restore(Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength))) as RestoreReport;
   }
 
   /** The physical plan as the engine built it (matchers per field, sizes, shared predicates). */

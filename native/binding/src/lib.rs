@@ -12,7 +12,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
 use napi::{Env, JsObject, Result, Task};
 use napi_derive::napi;
-use sigma_core::{Engine, JsonEvalOutput};
+use sigma_core::{Engine, JsonEvalOutput, Ticket};
 
 fn engine_error(message: impl Into<String>) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, message.into())
@@ -95,9 +95,13 @@ pub struct NativeEngine {
 
 /// Evaluates one NDJSON chunk on a libuv worker thread, so that JS I/O
 /// overlaps evaluation. The chunk is copied once into Rust memory.
+/// The correlation ticket is taken when the task is created (on the JS
+/// thread), so correlation state sees batches in call order even when
+/// several tasks run at once.
 pub struct EvalJsonTask {
     engine: Arc<Engine>,
     chunk: Vec<u8>,
+    ticket: Option<Ticket>,
 }
 
 impl Task for EvalJsonTask {
@@ -107,7 +111,8 @@ impl Task for EvalJsonTask {
     fn compute(&mut self) -> Result<Self::Output> {
         let engine = &self.engine;
         let chunk = &self.chunk;
-        guarded("evalJson", || engine.eval_json(chunk))?.map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
+        let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
+        guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?.map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -137,7 +142,8 @@ impl NativeEngine {
 
     #[napi(ts_return_type = "Promise<JsonOutputJs>")]
     pub fn eval_json(&self, chunk: Buffer) -> AsyncTask<EvalJsonTask> {
-        AsyncTask::new(EvalJsonTask { engine: Arc::clone(&self.engine), chunk: chunk.to_vec() })
+        let ticket = Some(self.engine.ticket());
+        AsyncTask::new(EvalJsonTask { engine: Arc::clone(&self.engine), chunk: chunk.to_vec(), ticket })
     }
 
     #[napi]
@@ -160,9 +166,31 @@ impl NativeEngine {
         Ok(MatchOutputJs { match_rows: Uint32Array::new(match_rows), match_rules: Uint32Array::new(match_rules) })
     }
 
+    /// Engine counters plus `correlation` (CorrelationStats).
     #[napi]
     pub fn stats(&self) -> Result<String> {
-        serde_json::to_string(&self.engine.stats()).map_err(|e| engine_error(e.to_string()))
+        let mut stats = serde_json::to_value(self.engine.stats()).map_err(|e| engine_error(e.to_string()))?;
+        let corr = serde_json::to_value(self.engine.correlation_stats()).map_err(|e| engine_error(e.to_string()))?;
+        if let Some(map) = stats.as_object_mut() {
+            map.insert("correlation".into(), corr);
+        }
+        serde_json::to_string(&stats).map_err(|e| engine_error(e.to_string()))
+    }
+
+    /// The correlation state as versioned JSON bytes.
+    #[napi]
+    pub fn snapshot(&self) -> Result<Buffer> {
+        Ok(guarded("snapshot", || self.engine.snapshot())?.into())
+    }
+
+    /// Replaces the correlation state by a snapshot's; returns the JSON
+    /// RestoreReport (groups kept, ids of correlations ignored).
+    #[napi]
+    pub fn restore(&self, snapshot: Buffer) -> Result<String> {
+        let bytes: &[u8] = &snapshot;
+        let report = guarded("restore", || self.engine.restore(bytes))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        serde_json::to_string(&report).map_err(|e| engine_error(e.to_string()))
     }
 
     #[napi]
