@@ -124,36 +124,57 @@ fn invalid(message: impl Into<String>) -> napi::Error {
 fn get_i64(object: &JsObject, key: &str) -> Result<i64> {
     let value: f64 = object.get_named_property(key)?;
     if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0) {
-        return Err(invalid(format!("C Data description: {key} must be a non-negative integer")));
+        return Err(invalid(format!(
+            "C Data description: {key} must be a non-negative integer"
+        )));
     }
     Ok(value as i64)
 }
 
 fn c_string(text: String, what: &str) -> Result<CString> {
-    CString::new(text).map_err(|_| invalid(format!("C Data description: {what} contains a NUL byte")))
+    CString::new(text)
+        .map_err(|_| invalid(format!("C Data description: {what} contains a NUL byte")))
 }
 
-/// Builds the schema struct of one described array, recursively.
-fn build_schema(description: &JsObject) -> Result<CSchema> {
-    let format = c_string(description.get_named_property::<String>("format")?, "format")?;
-    let name = c_string(description.get_named_property::<String>("name")?, "name")?;
-    let flags: f64 = description.get_named_property("flags")?;
+/// Builds the children and the dictionary (null when absent) of a described
+/// array with `build`, each leaked into a Box that its parent's release frees.
+fn build_nested<T>(
+    description: &JsObject,
+    build: fn(&JsObject) -> Result<T>,
+) -> Result<(Vec<*mut T>, *mut T)> {
     let children_js: JsObject = description.get_named_property("children")?;
     let n_children = children_js.get_array_length()?;
     let mut children = Vec::with_capacity(n_children as usize);
     for i in 0..n_children {
         let child: JsObject = children_js.get_element(i)?;
-        children.push(Box::into_raw(Box::new(build_schema(&child)?)));
+        children.push(Box::into_raw(Box::new(build(&child)?)));
     }
     let dictionary_js: JsUnknown = description.get_named_property("dictionary")?;
     let dictionary = if dictionary_js.get_type()? == ValueType::Object {
         // SAFETY: the type was checked just above.
         let dictionary_object: JsObject = unsafe { dictionary_js.cast() };
-        Box::into_raw(Box::new(build_schema(&dictionary_object)?))
+        Box::into_raw(Box::new(build(&dictionary_object)?))
     } else {
         ptr::null_mut()
     };
-    let mut private = Box::new(SchemaPrivate { _format: format, _name: name, children, dictionary });
+    Ok((children, dictionary))
+}
+
+/// Builds the schema struct of one described array, recursively.
+fn build_schema(description: &JsObject) -> Result<CSchema> {
+    let format = c_string(
+        description.get_named_property::<String>("format")?,
+        "format",
+    )?;
+    let name = c_string(description.get_named_property::<String>("name")?, "name")?;
+    let flags: f64 = description.get_named_property("flags")?;
+    let (children, dictionary) = build_nested(description, build_schema)?;
+    let mut private = Box::new(SchemaPrivate {
+        _format: format,
+        _name: name,
+        children,
+        dictionary,
+    });
     Ok(CSchema {
         format: private._format.as_ptr(),
         name: private._name.as_ptr(),
@@ -184,22 +205,12 @@ fn build_array(description: &JsObject) -> Result<CArray> {
             buffers.push(ptr::null());
         }
     }
-    let children_js: JsObject = description.get_named_property("children")?;
-    let n_children = children_js.get_array_length()?;
-    let mut children = Vec::with_capacity(n_children as usize);
-    for i in 0..n_children {
-        let child: JsObject = children_js.get_element(i)?;
-        children.push(Box::into_raw(Box::new(build_array(&child)?)));
-    }
-    let dictionary_js: JsUnknown = description.get_named_property("dictionary")?;
-    let dictionary = if dictionary_js.get_type()? == ValueType::Object {
-        // SAFETY: the type was checked just above.
-        let dictionary_object: JsObject = unsafe { dictionary_js.cast() };
-        Box::into_raw(Box::new(build_array(&dictionary_object)?))
-    } else {
-        ptr::null_mut()
-    };
-    let mut private = Box::new(ArrayPrivate { _buffers: buffers, children, dictionary });
+    let (children, dictionary) = build_nested(description, build_array)?;
+    let mut private = Box::new(ArrayPrivate {
+        _buffers: buffers,
+        children,
+        dictionary,
+    });
     Ok(CArray {
         length: get_i64(description, "length")?,
         null_count: get_i64(description, "nullCount")?,
@@ -233,8 +244,10 @@ pub fn import_array(description: &JsObject) -> Result<ArrayData> {
     };
     // SAFETY: the structs were just built from a description whose buffers
     // the TS exporter laid out in the spec's order for each format.
-    let data = unsafe { from_ffi(ffi_array, &ffi_schema) }.map_err(|e| invalid(format!("Arrow C Data import failed: {e}")))?;
-    data.validate_full().map_err(|e| invalid(format!("Arrow batch is invalid: {e}")))?;
+    let data = unsafe { from_ffi(ffi_array, &ffi_schema) }
+        .map_err(|e| invalid(format!("Arrow C Data import failed: {e}")))?;
+    data.validate_full()
+        .map_err(|e| invalid(format!("Arrow batch is invalid: {e}")))?;
     Ok(data)
 }
 
@@ -291,7 +304,10 @@ fn describe(env: &Env, schema: &FFI_ArrowSchema, array: &FFI_ArrowArray) -> Resu
     let mut object = env.create_object()?;
     object.set_named_property("format", format.as_str())?;
     object.set_named_property("name", schema.name().unwrap_or(""))?;
-    object.set_named_property("flags", schema.flags().map(|f| f.bits()).unwrap_or(0) as f64)?;
+    object.set_named_property(
+        "flags",
+        schema.flags().map(|f| f.bits()).unwrap_or(0) as f64,
+    )?;
     object.set_named_property("length", array.len() as f64)?;
     object.set_named_property("nullCount", array.null_count() as f64)?;
     object.set_named_property("offset", array.offset() as f64)?;
@@ -317,9 +333,10 @@ fn describe(env: &Env, schema: &FFI_ArrowSchema, array: &FFI_ArrowArray) -> Resu
     }
     object.set_named_property("children", children)?;
     match (schema.dictionary(), array.dictionary()) {
-        (Some(dictionary_schema), Some(dictionary_array)) => {
-            object.set_named_property("dictionary", describe(env, dictionary_schema, dictionary_array)?)?
-        }
+        (Some(dictionary_schema), Some(dictionary_array)) => object.set_named_property(
+            "dictionary",
+            describe(env, dictionary_schema, dictionary_array)?,
+        )?,
         _ => object.set_named_property("dictionary", env.get_null()?)?,
     }
     Ok(object)
@@ -330,7 +347,8 @@ pub fn export_array(env: &Env, array: &ArrayRef, name: &str) -> Result<JsObject>
     let data = array.to_data();
     let ffi_array = FFI_ArrowArray::new(&data);
     let field = arrow_schema::Field::new(name, array.data_type().clone(), true);
-    let ffi_schema = FFI_ArrowSchema::try_from(&field).map_err(|e| invalid(format!("Arrow C Data export failed: {e}")))?;
+    let ffi_schema = FFI_ArrowSchema::try_from(&field)
+        .map_err(|e| invalid(format!("Arrow C Data export failed: {e}")))?;
     describe(env, &ffi_schema, &ffi_array)
 }
 

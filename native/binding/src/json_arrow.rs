@@ -13,7 +13,11 @@ use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
 use sigma_core::text::TextColumn;
 
 /// Limits for ad-hoc conversion: generous, as the engine's own limits apply on the evaluation path.
-const LIMITS: JsonLimits = JsonLimits { max_event_bytes: 64 << 20, max_depth: 1000, keywords: false };
+const LIMITS: JsonLimits = JsonLimits {
+    max_event_bytes: 64 << 20,
+    max_depth: 1000,
+    keywords: false,
+};
 
 fn column_array(column: &TextColumn, rows: usize) -> ArrayRef {
     if column.is_multi() {
@@ -46,7 +50,11 @@ pub fn to_record_batch(chunk: &[u8], fields: &[String]) -> Result<RecordBatch, A
     let mut parser = JsonParser::default();
     let mut batch = JsonBatch::default();
     parser.parse_chunk(&index, LIMITS, chunk, &mut batch);
-    let arrays: Vec<ArrayRef> = batch.columns.iter().map(|c| column_array(c, batch.rows)).collect();
+    let arrays: Vec<ArrayRef> = batch
+        .columns
+        .iter()
+        .map(|c| column_array(c, batch.rows))
+        .collect();
     let schema_fields: Vec<Field> = fields
         .iter()
         .zip(&arrays)

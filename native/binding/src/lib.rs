@@ -73,8 +73,11 @@ pub struct MatchOutputJs {
 
 fn json_output(output: JsonEvalOutput) -> JsonOutputJs {
     let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
-    let (dead_rows, dead_reasons): (Vec<u32>, Vec<String>) =
-        output.dead_letters.into_iter().map(|d| (d.line, d.reason)).unzip();
+    let (dead_rows, dead_reasons): (Vec<u32>, Vec<String>) = output
+        .dead_letters
+        .into_iter()
+        .map(|d| (d.line, d.reason))
+        .unzip();
     JsonOutputJs {
         lines: output.lines,
         events: output.stats.events as u32,
@@ -112,7 +115,8 @@ impl Task for EvalJsonTask {
         let engine = &self.engine;
         let chunk = &self.chunk;
         let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
-        guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?.map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
+        guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -126,24 +130,42 @@ impl NativeEngine {
     /// error; predicates the engine cannot build are reported by compileErrors.
     #[napi(constructor)]
     pub fn new(plan_json: String) -> Result<Self> {
-        let (engine, errors) = guarded("compile", || Engine::compile(&plan_json))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, format!("invalid rule plan: {e}")))?;
+        let (engine, errors) =
+            guarded("compile", || Engine::compile(&plan_json))?.map_err(|e| {
+                napi::Error::new(napi::Status::InvalidArg, format!("invalid rule plan: {e}"))
+            })?;
         let errors = errors
             .into_iter()
-            .map(|e| CompileErrorJs { predicate: e.predicate, message: e.message })
+            .map(|e| CompileErrorJs {
+                predicate: e.predicate,
+                message: e.message,
+            })
             .collect();
-        Ok(NativeEngine { engine: Arc::new(engine), errors })
+        Ok(NativeEngine {
+            engine: Arc::new(engine),
+            errors,
+        })
     }
 
     #[napi]
     pub fn compile_errors(&self) -> Vec<CompileErrorJs> {
-        self.errors.iter().map(|e| CompileErrorJs { predicate: e.predicate, message: e.message.clone() }).collect()
+        self.errors
+            .iter()
+            .map(|e| CompileErrorJs {
+                predicate: e.predicate,
+                message: e.message.clone(),
+            })
+            .collect()
     }
 
     #[napi(ts_return_type = "Promise<JsonOutputJs>")]
     pub fn eval_json(&self, chunk: Buffer) -> AsyncTask<EvalJsonTask> {
         let ticket = Some(self.engine.ticket());
-        AsyncTask::new(EvalJsonTask { engine: Arc::clone(&self.engine), chunk: chunk.to_vec(), ticket })
+        AsyncTask::new(EvalJsonTask {
+            engine: Arc::clone(&self.engine),
+            chunk: chunk.to_vec(),
+            ticket,
+        })
     }
 
     #[napi]
@@ -163,14 +185,19 @@ impl NativeEngine {
             .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
         drop(record_batch);
         let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
-        Ok(MatchOutputJs { match_rows: Uint32Array::new(match_rows), match_rules: Uint32Array::new(match_rules) })
+        Ok(MatchOutputJs {
+            match_rows: Uint32Array::new(match_rows),
+            match_rules: Uint32Array::new(match_rules),
+        })
     }
 
     /// Engine counters plus `correlation` (CorrelationStats).
     #[napi]
     pub fn stats(&self) -> Result<String> {
-        let mut stats = serde_json::to_value(self.engine.stats()).map_err(|e| engine_error(e.to_string()))?;
-        let corr = serde_json::to_value(self.engine.correlation_stats()).map_err(|e| engine_error(e.to_string()))?;
+        let mut stats =
+            serde_json::to_value(self.engine.stats()).map_err(|e| engine_error(e.to_string()))?;
+        let corr = serde_json::to_value(self.engine.correlation_stats())
+            .map_err(|e| engine_error(e.to_string()))?;
         if let Some(map) = stats.as_object_mut() {
             map.insert("correlation".into(), corr);
         }
@@ -211,7 +238,9 @@ pub fn round_trip_arrow(env: Env, batch: JsObject) -> Result<JsObject> {
 #[napi]
 pub fn json_to_arrow(env: Env, chunk: Uint8Array, fields: Vec<String>) -> Result<JsObject> {
     let bytes: &[u8] = &chunk;
-    let batch = guarded("jsonToArrow", || json_arrow::to_record_batch(bytes, &fields))?
-        .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+    let batch = guarded("jsonToArrow", || {
+        json_arrow::to_record_batch(bytes, &fields)
+    })?
+    .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
     c_data::export_batch(&env, &batch)
 }
