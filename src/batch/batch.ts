@@ -17,6 +17,8 @@ export type SourcePosition =
 /** Maps a row of a batch to its source position; resolved only for matches and dead letters. */
 export interface BatchOrigin {
   position(row: number): SourcePosition;
+  /** Rows the source itself rejected (an empty Kafka message), blank in the bytes, with why. */
+  readonly rejected?: readonly { row: number; reason: string }[];
 }
 
 export interface RawJsonBatch {

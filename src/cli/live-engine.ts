@@ -9,7 +9,9 @@
 import type { Batch } from "../batch/batch.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
-import type { Engine } from "../native/engine.ts";
+import type { Engine, EngineStats } from "../native/engine.ts";
+
+type EngineCounters = Omit<EngineStats, "correlation">;
 import { log } from "../telemetry/log.ts";
 import { compileRuleSet, type CompiledRuleSet, type RuleSetOptions } from "./ruleset.ts";
 
@@ -24,6 +26,8 @@ export class LiveEngine implements Evaluator {
   #current: CompiledRuleSet;
   #generation = 1;
   #reloading: Promise<ReloadOutcome> | null = null;
+  /** Counters of engines that reloads retired, so totals stay monotonic. */
+  #retired: EngineCounters = { batches: 0, rows: 0, events: 0, matches: 0, correlationInputs: 0, deadLetters: 0, bytes: 0, parseNs: 0, matchNs: 0, conditionNs: 0 };
 
   constructor(
     initial: CompiledRuleSet,
@@ -48,6 +52,14 @@ export class LiveEngine implements Evaluator {
     return this.#current.engine.rules;
   }
 
+  /** Engine counters since start, across reloads (correlation state is the current engine's). */
+  stats(): EngineStats {
+    const current = this.#current.engine.stats();
+    const total = { ...this.#retired };
+    for (const key of Object.keys(total) as (keyof EngineCounters)[]) total[key] += current[key];
+    return { ...total, correlation: current.correlation };
+  }
+
   evaluate(batch: Batch): Promise<EvalResult> {
     return this.#current.engine.evaluate(batch);
   }
@@ -64,6 +76,8 @@ export class LiveEngine implements Evaluator {
     const next = compileRuleSet(this.options);
     // Correlation windows carry over; state of correlations that changed or left is dropped.
     next.engine.restore(this.#current.engine.snapshot());
+    const { correlation: _carried, ...counters } = this.stats();
+    this.#retired = counters;
     this.#current = next;
     this.#generation++;
     const outcome: ReloadOutcome = {

@@ -20,6 +20,7 @@ import { SummaryCollector, type RunSummary } from "../telemetry/summary.ts";
 import type { RuleError } from "../rules/ast.ts";
 import { log } from "../telemetry/log.ts";
 import { LiveEngine } from "./live-engine.ts";
+import { AdminServer } from "../telemetry/admin-server.ts";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
@@ -55,6 +56,42 @@ function printSummary(summary: RunSummary): void {
   for (const rule of summary.topRules) console.error(`  ${String(rule.matches).padStart(8)}  ${rule.title} [${rule.id}]`);
 }
 
+function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector): AdminServer | null {
+  const address = options.string("admin");
+  if (address === undefined) return null;
+  const cert = options.string("admin-tls-cert");
+  const key = options.string("admin-tls-key");
+  if ((cert === undefined) !== (key === undefined)) throw new UsageError("--admin-tls-cert and --admin-tls-key go together");
+  const token = options.string("admin-token") ?? process.env.SIGMA_ADMIN_TOKEN ?? null;
+  const server = new AdminServer({
+    address,
+    token: token === "" ? null : token,
+    tls: cert !== undefined && key !== undefined ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") } : null,
+    hooks: {
+      metrics: () => {
+        const engine = live.stats();
+        const totals = summary.finish();
+        return {
+          events_total: totals.events,
+          matches_total: totals.matches,
+          dead_letters_total: totals.deadLetters,
+          batches_total: totals.batches,
+          input_bytes_total: totals.bytes,
+          engine_parse_seconds_total: engine.parseNs / 1e9,
+          engine_match_seconds_total: engine.matchNs / 1e9,
+          engine_resolve_seconds_total: engine.conditionNs / 1e9,
+          rules_loaded: live.ruleSet.loaded,
+          rules_generation: live.generation,
+          process_resident_memory_bytes: process.memoryUsage().rss,
+        };
+      },
+      reload: () => live.reload(),
+    },
+  });
+  log.info("admin.listening", { address, port: server.port, tls: cert !== undefined });
+  return server;
+}
+
 function notYet(what: string): never {
   throw new UsageError(`${what} is not yet available in this build`);
 }
@@ -88,12 +125,14 @@ export async function runCommand(options: Options): Promise<number> {
     progress: (done, total) => progress.update(done, total, summary.events),
   };
   const sinks: Sink[] = [matchSink.build(options, "matches", io)];
-  if (options.has("dead-letter")) {
-    const deadLetterSink = sinkKind("json");
+  // Dead letters go to every dead-letter output configured: a file, a Kafka topic, or both.
+  for (const [flag, kind] of [["dead-letter", "json"], ["kafka-dead-letter-topic", "kafka"]] as const) {
+    const deadLetterSink = options.has(flag) ? sinkKind(kind) : undefined;
     if (deadLetterSink !== undefined) sinks.push(deadLetterSink.build(options, "dead-letters", io));
   }
   const input = source.build(options, io);
 
+  const admin = startAdmin(options, live, summary);
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();
@@ -125,6 +164,7 @@ export async function runCommand(options: Options): Promise<number> {
     process.off("SIGHUP", reload);
     progress.finish();
     await Promise.all(sinks.map((s) => s.stop()));
+    await admin?.stop();
   }
   if (statePath !== undefined) {
     // Written at clean shutdown only (after the pipeline drained), atomically.

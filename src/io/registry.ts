@@ -6,15 +6,17 @@
 
 import type { FlagSpec } from "../cli/args.ts";
 import { jsonSinkSpec } from "./sinks/json.ts";
+import { kafkaSinkSpec } from "./sinks/kafka.ts";
 import { jsonSourceSpec } from "./sources/json.ts";
+import { kafkaSourceSpec } from "./sources/kafka.ts";
 import { registerSink, registerSource, type RegisteredSink, type RegisteredSource } from "./spec.ts";
 
-export const SOURCES: readonly RegisteredSource[] = [registerSource(jsonSourceSpec)];
+export const SOURCES: readonly RegisteredSource[] = [registerSource(jsonSourceSpec), registerSource(kafkaSourceSpec)];
 
-export const SINKS: readonly RegisteredSink[] = [registerSink(jsonSinkSpec)];
+export const SINKS: readonly RegisteredSink[] = [registerSink(jsonSinkSpec), registerSink(kafkaSinkSpec)];
 
 /** Kinds the CLI accepts but that are not built yet; choosing one is a clear error, never a no-op. */
-export const PLANNED_KINDS: readonly string[] = ["kafka", "flight"];
+export const PLANNED_KINDS: readonly string[] = ["flight"];
 
 export function sourceKind(kind: string): RegisteredSource | undefined {
   return SOURCES.find((s) => s.kind === kind);

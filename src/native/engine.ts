@@ -39,15 +39,18 @@ export interface CorrelationStats {
   groups: number;
 }
 
+/** Cumulative engine counters since compile (times summed over the engine's threads). */
 export interface EngineStats {
   batches: number;
+  rows: number;
   events: number;
   matches: number;
+  correlationInputs: number;
   deadLetters: number;
   bytes: number;
-  parseNanos: number;
-  matchNanos: number;
-  resolveNanos: number;
+  parseNs: number;
+  matchNs: number;
+  conditionNs: number;
   correlation: CorrelationStats;
 }
 
@@ -122,6 +125,11 @@ export class Engine implements Evaluator {
     const { bytes } = batch;
     const offsets = output.lineOffsets;
     const deadLetters = Array.from(output.deadRows, (row, i) => ({ row, reason: output.deadReasons[i] ?? "rejected" }));
+    const rejectedBySource = batch.origin.rejected ?? [];
+    if (rejectedBySource.length > 0) {
+      deadLetters.push(...rejectedBySource);
+      deadLetters.sort((a, b) => a.row - b.row);
+    }
     return {
       batch,
       rows: output.lines,
