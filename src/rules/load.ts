@@ -42,15 +42,14 @@ export interface LoadResult {
 
 /** Every .yml/.yaml file under `path` (or `path` itself), sorted. */
 export function listRuleFiles(path: string): string[] {
-  const st = statSync(path);
-  if (!st.isDirectory()) return [path];
+  if (!statSync(path).isDirectory()) return [path];
   const out: string[] = [];
   const walk = (dir: string): void => {
-    for (const name of readdirSync(dir).sort()) {
-      const p = join(dir, name);
-      const s = statSync(p);
-      if (s.isDirectory()) walk(p);
-      else if (/\.ya?ml$/i.test(name)) out.push(p);
+    // withFileTypes: the entry types come with the listing, no stat per file.
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if ((entry.isFile() || (entry.isSymbolicLink() && statSync(p).isFile())) && /\.ya?ml$/i.test(entry.name)) out.push(p);
     }
   };
   walk(path);
