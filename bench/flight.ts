@@ -1,0 +1,229 @@
+/**
+ * Flight benchmarks, bounded in time and size, loopback only:
+ *   (a) transport ceiling: raw @grpc/grpc-js client streaming between two
+ *       processes with a passthrough codec (no protobuf, no Arrow), 64 KiB–8 MiB messages;
+ *   (b) Flight DoPut into the server (dist/sigma, or the source harness when
+ *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
+ *       events/s, and the ratio to (a) at the same message size;
+ *   (c) DoExchange round-trip latency (p50/p99) at ~100k events/s.
+ * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|harness]
+ * The PutResult match counts are summed and checked against a second pass.
+ */
+
+import { Server, ServerCredentials, status, type ServerReadableStream, type sendUnaryData } from "@grpc/grpc-js";
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { gunzipSync } from "node:zlib";
+import { Table, Utf8, vectorFromArray, type RecordBatch, type Vector } from "apache-arrow";
+import { DoPutWriter, FlightClient } from "../src/flight/client.ts";
+import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
+import { grpcChannelOptions, pathDescriptor, type FlightData } from "../src/flight/protocol.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
+};
+const RAW_PATH = "/bench.Raw/Stream";
+
+// --- child: the raw passthrough server ----------------------------------------
+if (args[0] === "--raw-server") {
+  const server = new Server(grpcChannelOptions);
+  const identity = (b: Buffer): Buffer => b;
+  server.addService(
+    { Stream: { path: RAW_PATH, requestStream: true, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity } },
+    {
+      Stream: (call: ServerReadableStream<Buffer, Buffer>, done: sendUnaryData<Buffer>) => {
+        let bytes = 0;
+        call.on("data", (b: Buffer) => (bytes += b.length));
+        call.on("end", () => done(null, Buffer.from(String(bytes))));
+        call.on("error", () => done({ code: status.CANCELLED }));
+      },
+    },
+  );
+  server.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (error, port) => {
+    if (error !== null) throw error;
+    process.stdout.write(`${port}\n`);
+  });
+} else {
+  await main();
+}
+
+function mbps(bytes: number, seconds: number): number {
+  return bytes / 1e6 / seconds;
+}
+
+async function spawnPort(cmd: string[], match: RegExp, what: string): Promise<{ child: ChildProcess; port: number }> {
+  const [exe, ...rest] = cmd as [string, ...string[]];
+  const child = spawn(exe, rest, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SIGMA_LOG: "warn" } });
+  let out = "";
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 120 s: ${out}`)), 120_000);
+    const onData = (d: Buffer): void => {
+      out += d.toString();
+      const m = match.exec(out);
+      const found = m?.[1] ?? m?.[2];
+      if (found !== undefined) {
+        clearTimeout(timer);
+        resolve(Number(found));
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", onData);
+    child.once("exit", (code) => reject(new Error(`${what} exited ${code}: ${out}`)));
+  });
+  return { child, port };
+}
+
+async function transportCeiling(): Promise<Map<number, number>> {
+  const { child, port } = await spawnPort([process.execPath, import.meta.path, "--raw-server"], /^(\d+)$/m, "raw server");
+  const client = new FlightClient(`grpc://127.0.0.1:${port}`);
+  const results = new Map<number, number>();
+  try {
+    for (const size of [64 << 10, 1 << 20, 8 << 20]) {
+      const message = Buffer.alloc(size, 7);
+      const total = 512 << 20;
+      const count = Math.max(8, Math.floor(total / size));
+      const started = performance.now();
+      await new Promise<void>((resolve, reject) => {
+        const call = client.rawClientStream(RAW_PATH, (error) => (error === null ? resolve() : reject(error)));
+        let i = 0;
+        const pump = (): void => {
+          while (i < count) {
+            i++;
+            if (!call.write(message)) return void call.once("drain", pump);
+          }
+          call.end();
+        };
+        pump();
+      });
+      const seconds = (performance.now() - started) / 1000;
+      const rate = mbps(size * count, seconds);
+      results.set(size, rate);
+      console.log(`(a) raw grpc-js client stream  ${String(size >> 10).padStart(5)} KiB x ${String(count).padStart(5)}: ${rate.toFixed(0).padStart(6)} MB/s`);
+    }
+  } finally {
+    client.close();
+    child.kill("SIGTERM");
+  }
+  return results;
+}
+
+/** Events from the shared corpus, as columns of Utf8 (the fields the rules reference most). */
+function loadEvents(path: string, limit: number): Record<string, string | null>[] {
+  const text = gunzipSync(readFileSync(path)).toString("utf8");
+  const out: Record<string, string | null>[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    try {
+      out.push(JSON.parse(line) as Record<string, string | null>);
+    } catch {
+      continue;
+    }
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+function toBatch(events: Record<string, unknown>[], fields: string[]): RecordBatch {
+  const columns: Record<string, Vector<Utf8>> = {};
+  for (const f of fields) columns[f] = vectorFromArray(events.map((e) => (e[f] === undefined || e[f] === null ? null : String(e[f]))), new Utf8());
+  const batch = new Table(columns).batches[0];
+  if (batch === undefined) throw new Error("empty batch");
+  return batch;
+}
+
+function batchBytes(batch: RecordBatch): number {
+  return batch.data.children.reduce((n, d) => n + d.byteLength, 0);
+}
+
+async function main(): Promise<void> {
+  const rules = arg("rules", "/work/shared/sigma/rules");
+  const eventsFile = arg("events", "/work/shared/events/windows_evtx_attack_samples.ndjson.gz");
+  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, bun ${Bun.version}`);
+  const ceiling = await transportCeiling();
+  if (!existsSync(rules) || !existsSync(eventsFile)) {
+    console.log(`(b)/(c) skipped: ${rules} or ${eventsFile} is absent`);
+    return;
+  }
+  const serverMode = arg("server", existsSync(`${ROOT}dist/sigma`) ? "binary" : "harness");
+  const cmd = serverMode === "binary" ? [`${ROOT}dist/sigma`] : [process.execPath, `${ROOT}test/e2e/flight_harness.ts`];
+  const port0 = 40000 + Math.floor(Math.random() * 20000);
+  let served: { child: ChildProcess; port: number };
+  try {
+    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules], /"port":(\d+)|listening on (\d+)/, "flight server");
+  } catch (error) {
+    console.log(`(b)/(c) skipped: ${(error as Error).message.split("\n")[0]}`);
+    return;
+  }
+  const client = new FlightClient(`grpc://127.0.0.1:${port0}`);
+  try {
+    const [ruleInfo] = await client.doAction("rules");
+    const ruleCount = (JSON.parse(new TextDecoder().decode(ruleInfo)) as unknown[]).length;
+    const schema = await client.getSchema("input");
+    const fields = schema?.fields.map((f) => f.name) ?? ["CommandLine", "Image"];
+    const events = loadEvents(eventsFile, 20_000);
+    console.log(`rules: ${ruleCount} (${rules}), referenced fields: ${fields.length}, events: ${events.length} from ${eventsFile.split("/").pop()}`);
+
+    // (b) DoPut throughput: batches of the corpus repeated, ~1 MiB and ~8 MiB per message.
+    for (const rows of [2_000, 20_000]) {
+      const sample: Record<string, unknown>[] = [];
+      while (sample.length < rows) sample.push(...events.slice(0, rows - sample.length));
+      const batch = toBatch(sample, fields);
+      const bytes = batchBytes(batch);
+      const batches = Math.max(4, Math.floor((256 << 20) / bytes));
+      const put = new DoPutWriter(client, ["bench", String(rows)]);
+      const started = performance.now();
+      const acks: Promise<Uint8Array>[] = [];
+      for (let i = 0; i < batches; i++) acks.push((await put.put(batch)).acknowledged);
+      const results = await Promise.all(acks);
+      const seconds = (performance.now() - started) / 1000;
+      await put.end();
+      const matches = results.map((r) => (JSON.parse(new TextDecoder().decode(r)) as { matches: number }).matches);
+      const perBatch = new Set(matches);
+      const rate = mbps(bytes * batches, seconds);
+      const nearest = [...ceiling.entries()].reduce((best, e) => (Math.abs(e[0] - bytes) < Math.abs(best[0] - bytes) ? e : best));
+      console.log(
+        `(b) DoPut ${rows} events/batch (${(bytes / 2 ** 20).toFixed(1)} MiB) x ${batches}: ${rate.toFixed(0)} MB/s, ${Math.round((rows * batches) / seconds).toLocaleString("en-US")} events/s, ` +
+          `${nearest[1] > 0 ? ((rate / nearest[1]) * 100).toFixed(1) : "?"}% of raw at ${nearest[0] >> 10} KiB; matches/batch ${[...perBatch].join(",")}${perBatch.size === 1 ? " (consistent)" : " (INCONSISTENT)"}`,
+      );
+      if (perBatch.size !== 1) process.exitCode = 1;
+    }
+
+    // (c) DoExchange latency at ~100k events/s: 1000-event batches every 10 ms for 10 s.
+    const batch = toBatch(events.slice(0, 1000), fields);
+    const call = client.doExchange();
+    const encoder = new IpcEncoder(pathDescriptor("bench", "exchange"));
+    const decoder = new IpcDecoder();
+    const sent: number[] = [];
+    const latencies: number[] = [];
+    const finished = new Promise<void>((resolve, reject) => {
+      call.on("data", (m: FlightData) => {
+        const d = decoder.push(m);
+        if (d?.kind === "batch") latencies.push(performance.now() - (sent[latencies.length] ?? 0));
+      });
+      call.on("end", () => resolve());
+      call.on("error", reject);
+    });
+    const total = 1000;
+    const t0 = performance.now();
+    for (let i = 0; i < total; i++) {
+      const due = t0 + i * 10;
+      const wait = due - performance.now();
+      if (wait > 0) await Bun.sleep(wait);
+      sent.push(performance.now());
+      for (const m of encoder.batch(batch)) call.write(m);
+    }
+    call.end();
+    await Promise.race([finished, Bun.sleep(60_000)]);
+    const elapsed = (performance.now() - t0) / 1000;
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? NaN).toFixed(2);
+    console.log(`(c) DoExchange ${latencies.length}/${total} batches of 1000 at ${Math.round((latencies.length * 1000) / elapsed).toLocaleString("en-US")} events/s: p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${pct(1)} ms`);
+  } finally {
+    client.close();
+    served.child.kill("SIGTERM");
+  }
+}
