@@ -12,7 +12,7 @@
  * repetition, and each scaling run (its expected total derived per rule file
  * from the reference) must reproduce its counts, or the bench exits 1.
  *
- *   bun bench/pipeline.ts [--scaling-events 100000] [--arrow-reps 2] [--baseline-events 300000]
+ *   bun bench/pipeline.ts [--scaling-events 100000] [--arrow-reps 1] [--baseline-events 300000]
  */
 
 import { existsSync, readFileSync } from "node:fs";
@@ -35,7 +35,7 @@ function arg(name: string, fallback: number): number {
 }
 
 const scalingEvents = arg("scaling-events", 100_000);
-const arrowReps = arg("arrow-reps", 2);
+const arrowReps = arg("arrow-reps", 1);
 const baselineEvents = arg("baseline-events", 300_000);
 
 const missing = inputsMissing();
