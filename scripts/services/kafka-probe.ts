@@ -1,8 +1,10 @@
 /**
  * Readiness probe for scripts/services/kafka.sh: exits 0 when the broker at
  * argv[2] (host:port) answers a cluster-metadata request through kafkajs, the
- * same client sigma uses, and 1 otherwise. An open port is not enough: the
- * socket accepts before the broker serves requests.
+ * same client sigma uses, and its group coordinator answers for a group
+ * (the offsets topic exists and has loaded), and 1 otherwise. An open port is
+ * not enough: the socket accepts before the broker serves requests, and
+ * metadata answers before consumer groups can commit.
  */
 
 import { Kafka, logLevel } from "kafkajs";
@@ -20,7 +22,8 @@ const admin = kafka.admin();
 try {
   await admin.connect();
   const cluster = await admin.describeCluster();
-  process.exitCode = cluster.brokers.length > 0 ? 0 : 1;
+  const groups = await admin.describeGroups(["sigma-kafka-probe"]);
+  process.exitCode = cluster.brokers.length > 0 && groups.groups.length === 1 ? 0 : 1;
 } catch {
   process.exitCode = 1;
 } finally {

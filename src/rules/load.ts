@@ -21,7 +21,7 @@ import { isMap, parseDetection } from "./detection.ts";
 import { parseFilter } from "./filter.ts";
 import { peekIdTitle, readMeta } from "./meta.ts";
 import type { Placeholders } from "./modifiers.ts";
-import { applyPipelines, type Pipeline } from "./pipeline.ts";
+import { applyPipelines, isRouted, routesLogsources, type Pipeline } from "./pipeline.ts";
 import { mapLeaves, mapRule, rulePlaceholders } from "./walk.ts";
 
 export interface LoadOptions {
@@ -141,7 +141,17 @@ export function loadText(text: string, path: string, opts: LoadOptions, result: 
         if (!("detection" in doc)) throw new RuleCompileError("structure", "missing 'detection' section");
         const meta = readMeta(doc, path);
         let rule: SigmaRule = { ...meta, kind: "rule", detection: parseDetection(doc["detection"], ph), extra: [] };
-        if (opts.pipelines !== undefined && opts.pipelines.length > 0) rule = applyPipelines(rule, opts.pipelines, ph);
+        if (opts.pipelines !== undefined && opts.pipelines.length > 0) {
+          if (routesLogsources(opts.pipelines) && !isRouted(rule, opts.pipelines)) {
+            const ls = Object.entries(rule.logsource).filter(([, v]) => v !== null).map(([k, v]) => `${k}=${v}`).join(" ");
+            result.warnings.push({
+              path, id, title, code: "pipeline",
+              message: `logsource ${ls || "(none)"} is not routed by the pipelines ${opts.pipelines.map((p) => p.name).join(", ")}: the rule sees no events`,
+            });
+            rule = { ...rule, extra: [...rule.extra, { const: false }] };
+          }
+          rule = applyPipelines(rule, opts.pipelines, ph);
+        }
         const missing = rulePlaceholders(rule);
         if (missing.length > 0) {
           // A placeholder without values is an empty value list: it matches nothing, so a

@@ -114,6 +114,25 @@ function resolvePlaceholders(e: DetExpr, ph: Placeholders, include: string[] | n
   });
 }
 
+/** A transformation that adds a condition for some logsources: it routes events to rules. */
+function isRouting(t: Transformation): boolean {
+  return (t.type === "add_condition" || t.type === "add_expr") && t.ruleConditions.length > 0;
+}
+
+/** True when some pipeline routes logsources, so that a rule only sees events of its logsource. */
+export function routesLogsources(pipelines: Pipeline[]): boolean {
+  return pipelines.some((p) => p.transformations.some(isRouting));
+}
+
+/**
+ * True when a routing transformation of `pipelines` covers the rule's
+ * logsource. Under routing pipelines, a rule whose logsource none of them
+ * covers sees no events: the pipelines cannot tell which events are its own.
+ */
+export function isRouted(rule: SigmaRule, pipelines: Pipeline[]): boolean {
+  return pipelines.some((p) => p.transformations.some((t) => isRouting(t) && gateOpen(t, rule)));
+}
+
 /** Apply pipelines (sorted by priority, stable) to one rule; `ph` adds config placeholder values. */
 export function applyPipelines(rule: SigmaRule, pipelines: Pipeline[], ph: Placeholders = new Map()): SigmaRule {
   const sorted = [...pipelines].sort((a, b) => a.priority - b.priority);
