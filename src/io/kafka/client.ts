@@ -104,13 +104,17 @@ function saslOptions(sasl: KafkaSaslConfig): SASLOptions {
 /**
  * kafkajs levels mapped onto ours. kafkajs INFO lines (joins, rebalances,
  * "Starting") are routine, so they become debug; its DEBUG is never enabled.
+ * kafkajs logs every error response of a connection at ERROR, including the
+ * retriable ones it then retries (a coordinator still loading); those become
+ * warnings, and an operation whose retries run out fails on its own.
  */
 function kafkaLogCreator(): (entry: LogEntry) => void {
   return ({ namespace, level, log: entry }) => {
     const { message, timestamp: _timestamp, logger: _logger, ...fields } = entry;
     const event = { namespace, message, ...fields };
-    if (level === logLevel.ERROR) log.error("kafka.client", event);
-    else if (level === logLevel.WARN) log.warn("kafka.client", event);
+    const retriedResponse = namespace === "Connection" && typeof message === "string" && message.startsWith("Response ");
+    if (level === logLevel.ERROR && !retriedResponse) log.error("kafka.client", event);
+    else if (level === logLevel.WARN || level === logLevel.ERROR) log.warn("kafka.client", event);
     else log.debug("kafka.client", event);
   };
 }
