@@ -49,6 +49,14 @@ impl Bitset {
         }
     }
 
+    /// Clear one row's bit.
+    #[inline]
+    pub fn unset(&mut self, row: usize) {
+        if let Some(w) = self.words.get_mut(row / 64) {
+            *w &= !(1u64 << (row % 64));
+        }
+    }
+
     #[inline]
     pub fn get(&self, row: usize) -> bool {
         self.words

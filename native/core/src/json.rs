@@ -16,6 +16,8 @@ use crate::plan::FieldId;
 use crate::text::{write_f64, write_i64, write_u64, BatchView, TextColumn};
 use simd_json::{Buffers, Node, StaticNode, Tape};
 
+mod scan;
+
 /// Recursion in the tape walkers is bounded by the parse depth limit; this
 /// caps `maxDepth` so a huge configured value cannot overflow the stack.
 pub const MAX_DEPTH_CAP: u32 = 1000;
@@ -106,6 +108,12 @@ pub struct JsonParser {
     path: Vec<u8>,
     /// The depth limit `buffers` was built with.
     depth: usize,
+    scan: scan::ScanScratch,
+    /// Try the single-pass scanner (scan.rs) before the tape.
+    fast: bool,
+    /// Lines the scanner accepted / handed to the tape path.
+    fast_lines: u64,
+    fallback_lines: u64,
 }
 
 impl Default for JsonParser {
@@ -116,6 +124,10 @@ impl Default for JsonParser {
             tape: Tape(Vec::new()),
             path: Vec::new(),
             depth: 0,
+            scan: scan::ScanScratch::default(),
+            fast: true,
+            fast_lines: 0,
+            fallback_lines: 0,
         }
     }
 }
@@ -153,6 +165,23 @@ fn trim_line(mut l: &[u8]) -> &[u8] {
 }
 
 impl JsonParser {
+    /// A parser that uses only the simd-json tape path (`fast: false`) or
+    /// tries the single-pass scanner first (`fast: true`, the default). Both
+    /// produce identical columns and dead letters; the switch exists for
+    /// differential tests and benchmarks.
+    pub fn with_fast_path(fast: bool) -> JsonParser {
+        JsonParser {
+            fast,
+            ..JsonParser::default()
+        }
+    }
+
+    /// Non-blank lines the scanner accepted, and lines it handed to the
+    /// tape path (bad lines included), since this parser was created.
+    pub fn fast_path_counts(&self) -> (u64, u64) {
+        (self.fast_lines, self.fallback_lines)
+    }
+
     /// Parse `chunk` (must be < 4 GiB; the engine checks) into `out`.
     pub fn parse_chunk(
         &mut self,
@@ -203,6 +232,23 @@ impl JsonParser {
                 });
                 continue;
             }
+            if self.fast
+                && scan::scan_line(
+                    line,
+                    index,
+                    row as u32,
+                    max_depth,
+                    &mut out.columns,
+                    out.keywords.as_mut(),
+                    &mut self.scan,
+                )
+                .is_ok()
+            {
+                self.fast_lines += 1;
+                out.valid.set(row);
+                continue;
+            }
+            self.fallback_lines += u64::from(self.fast);
             match self.parse_line(index, line, row as u32, max_depth, out) {
                 Ok(()) => out.valid.set(row),
                 Err(reason) => out.dead_letters.push(DeadLetter {

@@ -10,6 +10,14 @@
 use crate::bitset::Bitset;
 use crate::plan::{FieldId, PredField};
 
+/// A position in a `TextColumn` to roll back to (`TextColumn::rollback`).
+#[derive(Clone, Copy, Debug)]
+pub struct ColumnMark {
+    values: usize,
+    data: usize,
+    multi: bool,
+}
+
 /// The text values of one field over one batch.
 #[derive(Debug, Default, Clone)]
 pub struct TextColumn {
@@ -52,6 +60,29 @@ impl TextColumn {
         self.ends.push(self.data.len());
         self.rows.push(row);
         self.present.set(row as usize);
+    }
+
+    /// The current end, for `rollback`.
+    #[inline]
+    pub fn mark(&self) -> ColumnMark {
+        ColumnMark {
+            values: self.ends.len(),
+            data: self.data.len(),
+            multi: self.multi,
+        }
+    }
+
+    /// Drop every value pushed since `m` and clear `row`'s present bit. `m`
+    /// must be taken before the first push (or `mark_present`) of `row`, and
+    /// `row` must be the last row pushed since.
+    pub fn rollback(&mut self, m: ColumnMark, row: u32) {
+        self.ends.truncate(m.values);
+        self.rows.truncate(m.values);
+        if m.data <= self.data.len() && self.data.is_char_boundary(m.data) {
+            self.data.truncate(m.data);
+        }
+        self.multi = m.multi;
+        self.present.unset(row as usize);
     }
 
     /// Mark the field present in `row` without a value (an empty array).
