@@ -49,6 +49,8 @@ if (args[0] === "--raw-server") {
   });
 } else {
   await main();
+  // The gRPC channel and child pipes would otherwise keep the event loop alive.
+  process.exit(process.exitCode ?? 0);
 }
 
 function mbps(bytes: number, seconds: number): number {

@@ -131,10 +131,20 @@ function streamName(descriptor: FlightDescriptor | null): string {
   return "default";
 }
 
-/** Writes one message, waiting for the stream to drain when grpc-js reports a full buffer. */
-function writeOut<T>(call: { write(m: T): boolean; once(e: "drain", f: () => void): unknown }, message: T): Promise<void> | void {
+/**
+ * Writes one message, waiting for the stream to drain when grpc-js reports a
+ * full buffer; a call that is cancelled or closed meanwhile ends the wait too,
+ * so a vanished client never holds an ack (and shutdown) open.
+ */
+function writeOut<T>(call: { write(m: T): boolean; once(e: string, f: () => void): unknown; cancelled: boolean }, message: T): Promise<void> | void {
+  if (call.cancelled) return;
   if (call.write(message)) return;
-  return new Promise((resolve) => call.once("drain", () => resolve()));
+  return new Promise((resolve) => {
+    call.once("drain", () => resolve());
+    call.once("close", () => resolve());
+    call.once("cancelled", () => resolve());
+    call.once("error", () => resolve());
+  });
 }
 
 export class FlightServer implements Source {

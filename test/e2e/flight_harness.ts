@@ -33,8 +33,13 @@ const server = new FlightServer({
 const port = await server.listen();
 process.stderr.write(`flight harness listening on ${port} with ${ruleSet.loaded} rules\n`);
 const controller = new AbortController();
-process.once("SIGTERM", () => controller.abort());
-process.once("SIGINT", () => controller.abort());
+const shutdown = (): void => {
+  controller.abort();
+  // Bounded shutdown: a pipeline that cannot drain in 10 s is not allowed to keep the process alive.
+  setTimeout(() => process.exit(1), 10_000).unref();
+};
+process.once("SIGTERM", shutdown);
+process.once("SIGINT", shutdown);
 // The evaluator is looked up per batch so that a reload takes effect on the next batch.
 await runPipeline(server, { evaluate: (batch) => ruleSet.engine.evaluate(batch) }, [server.sink], { maxInFlight: 4, signal: controller.signal });
 process.exit(0);
