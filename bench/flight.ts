@@ -2,11 +2,11 @@
  * Flight benchmarks, bounded in time and size, loopback only:
  *   (a) transport ceiling: raw @grpc/grpc-js client streaming between two
  *       processes with a passthrough codec (no protobuf, no Arrow), 64 KiB–8 MiB messages;
- *   (b) Flight DoPut into the server (dist/sigma, or the source harness when
+ *   (b) Flight DoPut into the server (dist/sigma, or `bun src/main.ts` when
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
  *       events/s, and the ratio to (a) at the same message size;
  *   (c) DoExchange round-trip latency (p50/p99) at ~100k events/s.
- * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|harness]
+ * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source]
  * The PutResult match counts are summed and checked against a second pass.
  */
 
@@ -150,8 +150,8 @@ async function main(): Promise<void> {
     console.log(`(b)/(c) skipped: ${rules} or ${eventsFile} is absent`);
     return;
   }
-  const serverMode = arg("server", existsSync(`${ROOT}dist/sigma`) ? "binary" : "harness");
-  const cmd = serverMode === "binary" ? [`${ROOT}dist/sigma`] : [process.execPath, `${ROOT}test/e2e/flight_harness.ts`];
+  const serverMode = arg("server", existsSync(`${ROOT}dist/sigma`) ? "binary" : "source");
+  const cmd = serverMode === "binary" ? [`${ROOT}dist/sigma`] : [process.execPath, `${ROOT}src/main.ts`];
   const port0 = 40000 + Math.floor(Math.random() * 20000);
   let served: { child: ChildProcess; port: number };
   try {

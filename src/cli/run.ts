@@ -11,7 +11,11 @@ import type { Options } from "./args.ts";
 import { UsageError } from "./args.ts";
 import { EXIT, ruleSetOptions } from "./options.ts";
 import { compileRuleSet, type CompiledRuleSet } from "./ruleset.ts";
-import { PLANNED_KINDS, sinkKind, sourceKind } from "../io/registry.ts";
+import { sinkKind, sourceKind } from "../io/registry.ts";
+import type { Source } from "../io/source.ts";
+import { mergeSources } from "../io/sources/merge.ts";
+import { parseFlightServerConfig } from "../flight/config.ts";
+import { startFlightServer, type FlightServer } from "../flight/server.ts";
 import { runPipeline } from "../io/pipeline.ts";
 import type { Sink } from "../io/sink.ts";
 import type { IoContext } from "../io/spec.ts";
@@ -99,13 +103,14 @@ function notYet(what: string): never {
 export async function runCommand(options: Options): Promise<number> {
   const mode = options.string("mode") ?? "standalone";
   if (mode !== "standalone") notYet(`--mode ${mode}`);
-  if (options.has("flight-server")) notYet("--flight-server");
-  const inputKind = options.string("input") ?? "json";
+  const serving = options.has("flight-server");
+  // With a Flight server the server is the input, unless --input names another one too.
+  const inputKind = options.string("input") ?? (serving ? undefined : "json");
   const outputKind = options.string("output") ?? "json";
-  const source = sourceKind(inputKind);
+  const source = inputKind === undefined ? undefined : sourceKind(inputKind);
   const matchSink = sinkKind(outputKind);
-  if (source === undefined) notYet(PLANNED_KINDS.includes(inputKind) ? `--input ${inputKind}` : `input ${inputKind}`);
-  if (matchSink === undefined) notYet(PLANNED_KINDS.includes(outputKind) ? `--output ${outputKind}` : `output ${outputKind}`);
+  if (inputKind !== undefined && source === undefined) throw new UsageError(`unknown input ${inputKind}`);
+  if (matchSink === undefined) throw new UsageError(`unknown output ${outputKind}`);
 
   const settings = ruleSetOptions(options);
   const ruleSet = compileRuleSet(settings);
@@ -130,7 +135,23 @@ export async function runCommand(options: Options): Promise<number> {
     const deadLetterSink = options.has(flag) ? sinkKind(kind) : undefined;
     if (deadLetterSink !== undefined) sinks.push(deadLetterSink.build(options, "dead-letters", io));
   }
-  const input = source.build(options, io);
+  const inputs: Source[] = source === undefined ? [] : [source.build(options, io)];
+  let server: FlightServer | null = null;
+  if (serving) {
+    server = await startFlightServer({
+      ...parseFlightServerConfig(options),
+      hooks: {
+        rules: () => live.rules(),
+        stats: () => live.stats(),
+        referencedFields: () => live.ruleSet.build.plan.fields,
+        reload: () => live.reload(),
+      },
+    });
+    inputs.push(server);
+    sinks.push(server.sink);
+    if (!quiet) console.error(`serving Arrow Flight on ${options.string("flight-server")} (port ${server.port})`);
+  }
+  const input = mergeSources(inputs);
 
   const admin = startAdmin(options, live, summary);
   const controller = new AbortController();

@@ -1,11 +1,9 @@
 /**
  * End to end: a real pyarrow Flight client (flight_client.py) against the
  * server started as `dist/sigma --flight-server 127.0.0.1:<port> --rules rules`.
- * SIGMA_FLIGHT_CMD picks what runs the server: `binary` (default),
- * `source` (`bun src/main.ts`), or `harness` (test/e2e/flight_harness.ts,
- * the same wiring from source). A missing binary, or a build whose CLI does
- * not serve Flight yet, skips with a message saying so. Every wait is bounded
- * and every server is killed in afterAll.
+ * SIGMA_FLIGHT_CMD picks what runs the server: `binary` (default) or
+ * `source` (`bun src/main.ts`). A missing binary skips with a message saying
+ * so. Every wait is bounded and every server is killed in afterAll.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -23,7 +21,6 @@ const mode = process.env.SIGMA_FLIGHT_CMD ?? "binary";
 
 function command(): string[] | string {
   if (mode === "source") return [`${ROOT}node_modules/.bin/bun`, `${ROOT}src/main.ts`];
-  if (mode === "harness") return [`${ROOT}node_modules/.bin/bun`, `${ROOT}test/e2e/flight_harness.ts`];
   if (!existsSync(`${ROOT}dist/sigma`)) return "dist/sigma is missing: run `npm run build` first (CI builds before testing)";
   return [`${ROOT}dist/sigma`];
 }
@@ -70,9 +67,7 @@ async function serve(token: string | null): Promise<Served | string> {
   const deadline = Date.now() + 30_000;
   try {
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) {
-        return /not yet available/.test(err) ? `this build does not serve Flight yet: ${err.trim().split("\n").pop()}` : `server exited ${child.exitCode}: ${err}`;
-      }
+      if (child.exitCode !== null) throw new Error(`server exited ${child.exitCode}: ${err}`);
       try {
         await client.listActions();
         return s;
@@ -84,7 +79,7 @@ async function serve(token: string | null): Promise<Served | string> {
   } finally {
     client.close();
   }
-  return `server did not come up in 30 s: ${err}`;
+  throw new Error(`server did not come up in 30 s: ${err}`);
 }
 
 function py(port: number, scenario: string, token?: string): Record<string, unknown> {
