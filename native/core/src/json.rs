@@ -37,11 +37,43 @@ struct PathEntry {
     prefix: bool,
 }
 
-/// Dotted path → field, plus every proper prefix of a field path.
+/// Dotted path → field, plus every proper prefix of a field path. Lookups
+/// (one per key of every event) go through an open-addressing table keyed
+/// by a cheap hash of the key's length and first and last 8 bytes.
 #[derive(Debug, Default)]
 pub struct FieldIndex {
-    map: FxHashMap<Box<[u8]>, PathEntry>,
+    keys: Vec<Box<[u8]>>,
+    entries: Vec<PathEntry>,
+    /// Hash of each key, parallel to `keys`.
+    hashes: Vec<u64>,
+    /// Index into `keys` + 1; 0 is empty. Length is a power of two.
+    slots: Vec<u32>,
     nfields: usize,
+}
+
+#[inline]
+fn load_le(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    if let (Some(d), Some(s)) = (w.get_mut(..n), b.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    u64::from_le_bytes(w)
+}
+
+#[inline]
+fn key_hash(k: &[u8]) -> u64 {
+    let n = k.len();
+    let (a, b) = if n >= 8 {
+        (load_le(k), load_le(k.get(n - 8..).unwrap_or(k)))
+    } else {
+        (load_le(k), 0)
+    };
+    let h = (a ^ 0x9E37_79B9_7F4A_7C15).wrapping_mul(0xBF58_476D_1CE4_E5B9)
+        ^ (b ^ ((n as u64) << 56))
+            .rotate_left(31)
+            .wrapping_mul(0x94D0_49BB_1331_11EB);
+    h ^ (h >> 29)
 }
 
 impl FieldIndex {
@@ -56,15 +88,49 @@ impl FieldIndex {
                 }
             }
         }
-        FieldIndex {
-            map,
+        let mut idx = FieldIndex {
+            slots: vec![0; (map.len() * 4).next_power_of_two().max(16)],
             nfields: fields.len(),
+            ..FieldIndex::default()
+        };
+        let mut all: Vec<(Box<[u8]>, PathEntry)> = map.into_iter().collect();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        let mask = idx.slots.len() - 1;
+        for (k, e) in all {
+            let h = key_hash(&k);
+            idx.keys.push(k);
+            idx.entries.push(e);
+            idx.hashes.push(h);
+            let n = idx.keys.len() as u32;
+            let mut i = h as usize & mask;
+            while let Some(s) = idx.slots.get_mut(i) {
+                if *s == 0 {
+                    *s = n;
+                    break;
+                }
+                i = (i + 1) & mask;
+            }
         }
+        idx
     }
 
     #[inline]
     fn get(&self, path: &[u8]) -> Option<PathEntry> {
-        self.map.get(path).copied()
+        let h = key_hash(path);
+        let mask = self.slots.len().wrapping_sub(1);
+        let mut i = h as usize & mask;
+        loop {
+            let s = *self.slots.get(i)? as usize;
+            if s == 0 {
+                return None;
+            }
+            if self.hashes.get(s - 1) == Some(&h)
+                && self.keys.get(s - 1).map(|k| &**k) == Some(path)
+            {
+                return self.entries.get(s - 1).copied();
+            }
+            i = (i + 1) & mask;
+        }
     }
 }
 

@@ -127,16 +127,17 @@ fn is_ws(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
 }
 
-/// Index of the first `"`, `\` or control byte (< 0x20) at or after `i`;
-/// sets `nonascii` if a byte >= 0x80 may lie before it.
-#[cfg(target_arch = "x86_64")]
+/// The block of up to 16 bytes of `s` at `i`: a bit mask of its `"`, `\\`
+/// and control (< 0x20) bytes, a mask of its bytes >= 0x80, and its width
+/// (0 at the end of `s`).
 #[inline]
-fn find_special(s: &[u8], mut i: usize, nonascii: &mut bool) -> Option<usize> {
-    use std::arch::x86_64::{
-        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8, _mm_or_si128,
-        _mm_set1_epi8,
-    };
-    while i + 16 <= s.len() {
+fn block(s: &[u8], i: usize) -> (u32, u32, usize) {
+    #[cfg(target_arch = "x86_64")]
+    if i + 16 <= s.len() {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_max_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
         // SAFETY: `i + 16 <= s.len()`, so the unaligned 16-byte load reads
         // only bytes of `s`; SSE2 is part of the x86_64 baseline, so these
         // intrinsics are always available.
@@ -151,35 +152,20 @@ fn find_special(s: &[u8], mut i: usize, nonascii: &mut bool) -> Option<usize> {
                 _mm_movemask_epi8(v) as u32,
             )
         };
-        if hi != 0 {
-            *nonascii = true;
-        }
-        if m != 0 {
-            return Some(i + m.trailing_zeros() as usize);
-        }
-        i += 16;
+        return (m, hi, 16);
     }
-    find_special_scalar(s, i, nonascii)
-}
-
-#[cfg(not(target_arch = "x86_64"))]
-#[inline]
-fn find_special(s: &[u8], i: usize, nonascii: &mut bool) -> Option<usize> {
-    find_special_scalar(s, i, nonascii)
-}
-
-#[inline]
-fn find_special_scalar(s: &[u8], i: usize, nonascii: &mut bool) -> Option<usize> {
-    let rest = s.get(i..)?;
+    let rest = s.get(i..).unwrap_or_default();
+    let rest = rest.get(..16).unwrap_or(rest);
+    let (mut m, mut hi) = (0u32, 0u32);
     for (k, &b) in rest.iter().enumerate() {
         if b == b'"' || b == b'\\' || b < 0x20 {
-            return Some(i + k);
+            m |= 1 << k;
         }
         if b >= 0x80 {
-            *nonascii = true;
+            hi |= 1 << k;
         }
     }
-    None
+    (m, hi, rest.len())
 }
 
 #[inline]
@@ -192,18 +178,42 @@ fn hex4(s: &[u8], i: usize) -> Option<u32> {
     Some(v)
 }
 
-/// Decode the (validated) raw content of a string with escapes into `out`.
-fn unescape(raw: &[u8], out: &mut String) -> R<()> {
+/// Index of the first `\\` in `s` at or after `i`.
+#[inline]
+fn find_backslash(s: &[u8], mut i: usize) -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        };
+        while i + 16 <= s.len() {
+            // SAFETY: `i + 16 <= s.len()`, so the unaligned 16-byte load
+            // reads only bytes of `s`; SSE2 is baseline on x86_64.
+            let m = unsafe {
+                let v = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
+                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8))) as u32
+            };
+            if m != 0 {
+                return Some(i + m.trailing_zeros() as usize);
+            }
+            i += 16;
+        }
+    }
+    s.get(i..)?.iter().position(|&b| b == b'\\').map(|k| i + k)
+}
+
+/// Decode the raw content of a string (validated by `Scanner::string`)
+/// with escapes into `out`.
+fn unescape(raw: &str, out: &mut String) -> R<()> {
+    let b = raw.as_bytes();
     let mut i = 0;
-    while i < raw.len() {
-        let next =
-            memchr::memchr(b'\\', raw.get(i..).ok_or(Fallback)?).map_or(raw.len(), |k| i + k);
-        let seg = raw.get(i..next).ok_or(Fallback)?;
-        out.push_str(std::str::from_utf8(seg).map_err(|_| Fallback)?);
-        if next >= raw.len() {
+    while i < b.len() {
+        let next = find_backslash(b, i).unwrap_or(b.len());
+        out.push_str(raw.get(i..next).ok_or(Fallback)?);
+        if next >= b.len() {
             break;
         }
-        let e = *raw.get(next + 1).ok_or(Fallback)?;
+        let e = *b.get(next + 1).ok_or(Fallback)?;
         i = next + 2;
         let c = match e {
             b'"' => '"',
@@ -215,13 +225,13 @@ fn unescape(raw: &[u8], out: &mut String) -> R<()> {
             b'r' => '\r',
             b't' => '\t',
             b'u' => {
-                let u = hex4(raw, next + 2).ok_or(Fallback)?;
+                let u = hex4(b, next + 2).ok_or(Fallback)?;
                 i = next + 6;
                 if (0xD800..0xDC00).contains(&u) {
-                    if raw.get(i..i + 2) != Some(b"\\u") {
+                    if b.get(i..i + 2) != Some(b"\\u") {
                         return Err(Fallback);
                     }
-                    let lo = hex4(raw, i + 2).ok_or(Fallback)?;
+                    let lo = hex4(b, i + 2).ok_or(Fallback)?;
                     if !(0xDC00..0xE000).contains(&lo) {
                         return Err(Fallback);
                     }
@@ -279,61 +289,89 @@ impl Scanner<'_, '_> {
         }
     }
 
-    /// A string at `pos` (which holds `"`), validated.
+    /// A string at `pos` (which holds `"`), validated. Works a 16-byte
+    /// block at a time; the escapes of a block (Windows paths are full of
+    /// `\\\\`) are handled from its mask without reloading.
     fn string(&mut self) -> R<Str> {
         let start = self.pos + 1;
         let mut i = start;
+        // First byte not consumed by an escape sequence.
+        let mut next = start;
         let mut nonascii = false;
         let mut escaped = false;
         loop {
-            let k = find_special(self.s, i, &mut nonascii).ok_or(Fallback)?;
-            match self.s.get(k).copied() {
-                Some(b'"') => {
-                    if nonascii
-                        && std::str::from_utf8(self.s.get(start..k).ok_or(Fallback)?).is_err()
-                    {
+            let (mut m, hi, w) = block(self.s, i);
+            if w == 0 {
+                return Err(Fallback);
+            }
+            nonascii |= hi != 0;
+            while m != 0 {
+                let k = i + m.trailing_zeros() as usize;
+                m &= m - 1;
+                if k < next {
+                    continue;
+                }
+                match self.s.get(k).copied() {
+                    Some(b'"') => {
+                        if nonascii
+                            && std::str::from_utf8(self.s.get(start..k).ok_or(Fallback)?).is_err()
+                        {
+                            return Err(Fallback);
+                        }
+                        self.pos = k + 1;
+                        return Ok(Str {
+                            start,
+                            end: k,
+                            escaped,
+                        });
+                    }
+                    Some(b'\\') => {
+                        escaped = true;
+                        next = self.escape(k)?;
+                    }
+                    _ => return Err(Fallback),
+                }
+            }
+            i = (i + w).max(next);
+        }
+    }
+
+    /// Validate the escape sequence at `k` (a `\\`); returns its end.
+    #[inline]
+    fn escape(&self, k: usize) -> R<usize> {
+        Ok(match self.s.get(k + 1).copied().ok_or(Fallback)? {
+            b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => k + 2,
+            b'u' => {
+                let u = hex4(self.s, k + 2).ok_or(Fallback)?;
+                if (0xD800..0xDC00).contains(&u) {
+                    if self.s.get(k + 6..k + 8) != Some(b"\\u") {
                         return Err(Fallback);
                     }
-                    self.pos = k + 1;
-                    return Ok(Str {
-                        start,
-                        end: k,
-                        escaped,
-                    });
+                    let lo = hex4(self.s, k + 8).ok_or(Fallback)?;
+                    if !(0xDC00..0xE000).contains(&lo) {
+                        return Err(Fallback);
+                    }
+                    k + 12
+                } else if (0xDC00..0xE000).contains(&u) {
+                    return Err(Fallback);
+                } else {
+                    k + 6
                 }
-                Some(b'\\') => {
-                    escaped = true;
-                    i = match self.s.get(k + 1).copied().ok_or(Fallback)? {
-                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => k + 2,
-                        b'u' => {
-                            let u = hex4(self.s, k + 2).ok_or(Fallback)?;
-                            if (0xD800..0xDC00).contains(&u) {
-                                if self.s.get(k + 6..k + 8) != Some(b"\\u") {
-                                    return Err(Fallback);
-                                }
-                                let lo = hex4(self.s, k + 8).ok_or(Fallback)?;
-                                if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err(Fallback);
-                                }
-                                k + 12
-                            } else if (0xDC00..0xE000).contains(&u) {
-                                return Err(Fallback);
-                            } else {
-                                k + 6
-                            }
-                        }
-                        _ => return Err(Fallback),
-                    };
-                }
-                _ => return Err(Fallback),
             }
-        }
+            _ => return Err(Fallback),
+        })
     }
 
     /// Push the string `t` to field column `col` (if any) and to the
     /// keyword column (if enabled).
     fn push_str(&mut self, t: Str, col: Option<usize>) -> R<()> {
         let raw = self.s.get(t.start..t.end).ok_or(Fallback)?;
+        // SAFETY: `string()` returned `t`, so `raw` is valid UTF-8: every
+        // byte of it lies in a `block` whose high-bit mask was checked (or
+        // in an escape sequence, validated as ASCII), and if any byte was
+        // >= 0x80 the whole content passed `std::str::from_utf8`; otherwise
+        // it is all ASCII.
+        let raw = unsafe { std::str::from_utf8_unchecked(raw) };
         let row = self.row;
         let c = match col {
             Some(f) => Some(touch(self.cols, self.touched, row, f).ok_or(Fallback)?),
@@ -345,7 +383,7 @@ impl Scanner<'_, '_> {
                 c.push_with(row, |o| ok = unescape(raw, o));
                 ok?;
             } else {
-                c.push(row, std::str::from_utf8(raw).map_err(|_| Fallback)?);
+                c.push(row, raw);
             }
         }
         Ok(())
