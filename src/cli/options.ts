@@ -10,6 +10,7 @@ import { LEVELS, type RuleSelection } from "../rules/select.ts";
 import type { Level } from "../plan/types.ts";
 import type { RuleSetOptions } from "./ruleset.ts";
 import { loadPipelines } from "../rules/pipeline.ts";
+import { defaultCacheDir } from "./plan-cache.ts";
 
 export const EXIT = {
   ok: 0,
@@ -36,6 +37,8 @@ export const CORE_FLAGS: FlagSpec[] = [
   { name: "exclude-id", description: "skip these rule ids (comma list)", takesValue: true, repeatable: true },
   { name: "include-path", description: "load only rules whose path contains one of these (comma list)", takesValue: true, repeatable: true },
   { name: "exclude-path", description: "skip rules whose path contains one of these (comma list)", takesValue: true, repeatable: true },
+  { name: "plan-cache", description: "directory of the compiled-plan cache (default $XDG_CACHE_HOME/sigma/plans)", takesValue: true },
+  { name: "no-plan-cache", description: "always parse and plan the rules, without the cache", takesValue: false },
   { name: "threads", description: "evaluation threads inside the engine (default: one per core)", takesValue: true },
   { name: "max-event-bytes", description: "events longer than this are dead-lettered (default 1048576)", takesValue: true },
   { name: "max-depth", description: "events nested deeper than this are dead-lettered (default 64)", takesValue: true },
@@ -94,5 +97,6 @@ export function ruleSetOptions(options: Options): RuleSetOptions {
     placeholders: placeholders(options),
     selection: ruleSelection(options),
     engine,
+    cacheDir: options.flag("no-plan-cache") ? null : (options.string("plan-cache") ?? defaultCacheDir()),
   };
 }

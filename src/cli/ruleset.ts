@@ -14,6 +14,7 @@ import type { RuleError, SigmaRule } from "../rules/ast.ts";
 import { loadRules, type LoadResult } from "../rules/load.ts";
 import type { Pipeline } from "../rules/pipeline.ts";
 import { isSelected, type RuleSelection } from "../rules/select.ts";
+import { readCachedRuleSet, ruleSetKey, writeCachedRuleSet } from "./plan-cache.ts";
 
 export class RulesUnusable extends Error {}
 
@@ -23,6 +24,8 @@ export interface RuleSetOptions {
   placeholders: Record<string, string[]>;
   selection: RuleSelection;
   engine: Partial<EngineOptions>;
+  /** Where compiled plans are cached; null disables the cache. */
+  cacheDir: string | null;
 }
 
 export interface CompiledRuleSet {
@@ -33,6 +36,8 @@ export interface CompiledRuleSet {
   rejected: RuleError[];
   warnings: RuleError[];
   seconds: number;
+  /** True when the plan came from the plan cache. */
+  cached: boolean;
 }
 
 function predicatesOf(expr: Expr, out: Set<number>): void {
@@ -54,6 +59,25 @@ export function loadRuleSet(options: RuleSetOptions): LoadResult {
 
 export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
   const started = performance.now();
+  const key = options.cacheDir === null ? null : ruleSetKey(options);
+  if (options.cacheDir !== null && key !== null) {
+    const cached = readCachedRuleSet(options.cacheDir, key);
+    if (cached !== null) {
+      const { engine, errors } = Engine.compile(cached.build.plan);
+      if (errors.length === 0) {
+        const loaded = cached.build.plan.rules.length + cached.build.plan.correlations.length;
+        return { engine, ...cached, loaded, seconds: (performance.now() - started) / 1000, cached: true };
+      }
+    }
+  }
+  const compiled = compileFromSources(options, started);
+  if (options.cacheDir !== null && key !== null) {
+    writeCachedRuleSet(options.cacheDir, key, { build: compiled.build, rejected: compiled.rejected, warnings: compiled.warnings });
+  }
+  return compiled;
+}
+
+function compileFromSources(options: RuleSetOptions, started: number): CompiledRuleSet {
   const loaded = loadRuleSet(options);
   let rules = loaded.rules;
   const rejected = [...loaded.errors];
@@ -66,7 +90,7 @@ export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
       if (loadedCount === 0) {
         throw new RulesUnusable(`no usable rules under ${options.paths.join(", ")} (${rejected.length} rejected)`);
       }
-      return { engine, build, loaded: loadedCount, rejected, warnings: loaded.warnings, seconds: (performance.now() - started) / 1000 };
+      return { engine, build, loaded: loadedCount, rejected, warnings: loaded.warnings, seconds: (performance.now() - started) / 1000, cached: false };
     }
     // Map refused predicates to the rules that use them, reject those, plan again.
     const reasons = new Map(errors.map((e) => [e.predicate, e.message]));

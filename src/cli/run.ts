@@ -28,7 +28,7 @@ import { AdminServer } from "../telemetry/admin-server.ts";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
 export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
-  console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms)`);
+  console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms${set.cached ? ", cached plan" : ""})`);
   const shown = verbose ? set.rejected : set.rejected.slice(0, 20);
   for (const error of shown) console.error(`  rejected ${describeRejection(error)}`);
   if (shown.length < set.rejected.length) {
