@@ -67,7 +67,7 @@ const built = await run("build", ["bun", "scripts/build.ts"]);
 await run("typecheck", ["./node_modules/.bin/tsc", "--noEmit", "-p", "."]);
 await run("rust", ["cargo", "test", "-p", "sigma-core", "--quiet"], parseCargo);
 if (built) {
-  await run("bun", ["bun", "test"], parseBun);
+  await run("bun", ["bun", "test", "--timeout", "300000"], parseBun);
 } else {
   failures.push("bun tests not run: the build failed");
 }

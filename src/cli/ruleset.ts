@@ -59,6 +59,9 @@ export function loadRuleSet(options: RuleSetOptions): LoadResult {
 
 export function compileRuleSet(options: RuleSetOptions): CompiledRuleSet {
   const started = performance.now();
+  for (const path of options.paths) {
+    if (!existsSync(path)) throw new RulesUnusable(`rules path not found: ${path}`);
+  }
   const key = options.cacheDir === null ? null : ruleSetKey(options);
   if (options.cacheDir !== null && key !== null) {
     const cached = readCachedRuleSet(options.cacheDir, key);

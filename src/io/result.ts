@@ -34,6 +34,8 @@ export interface EvalResult {
   matchRules: Uint32Array;
   deadLetters: DeadLetter[];
   rules: readonly RuleMeta[];
+  /** The match records already rendered as NDJSON by the engine (line input), or null. */
+  renderedMatches: Uint8Array | null;
   /** The event of `row` as JSON text (the raw line for NDJSON input). */
   eventJson(row: number): string;
   /** The raw input of `row` for dead letters (the line as received). */

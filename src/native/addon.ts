@@ -17,6 +17,15 @@ export interface NativeJsonOutput {
   matchRules: Uint32Array;
   deadRows: Uint32Array;
   deadReasons: string[];
+  /** NDJSON match records, when evalJson was asked to render them. */
+  rendered: Uint8Array | null;
+}
+
+/** What evalJson needs to render match records for a chunk of a file. */
+export interface NativeRenderOptions {
+  file: string;
+  firstLine: number;
+  detected: string;
 }
 
 export interface NativeMatchOutput {
@@ -31,7 +40,7 @@ export interface NativeCompileError {
 
 export interface NativeEngine {
   compileErrors(): NativeCompileError[];
-  evalJson(chunk: Uint8Array): Promise<NativeJsonOutput>;
+  evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
   evalArrow(batch: CDataArray): NativeMatchOutput;
   /** JSON-encoded EngineStats. */

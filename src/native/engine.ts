@@ -7,7 +7,7 @@
  */
 
 import type { RecordBatch } from "apache-arrow";
-import type { ArrowBatch, Batch, RawJsonBatch } from "../batch/batch.ts";
+import { LineOrigin, type ArrowBatch, type Batch, type RawJsonBatch } from "../batch/batch.ts";
 import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
@@ -113,7 +113,10 @@ export class Engine implements Evaluator {
   }
 
   async evalJson(batch: RawJsonBatch): Promise<EvalResult> {
-    const output = await this.native.evalJson(batch.bytes);
+    // Line input: the engine renders the match records too, so no per-match work runs here.
+    const origin = batch.origin;
+    const render = origin instanceof LineOrigin ? { file: origin.file, firstLine: origin.firstLine, detected: new Date().toISOString() } : null;
+    const output = await this.native.evalJson(batch.bytes, render);
     return this.#jsonResult(batch, output);
   }
 
@@ -138,6 +141,7 @@ export class Engine implements Evaluator {
       matchRules: output.matchRules,
       deadLetters,
       rules: this.rules,
+      renderedMatches: output.rendered,
       eventJson: (row) => lineText(bytes, offsets, row),
       rawInput: (row) => lineText(bytes, offsets, row),
     };
@@ -153,6 +157,7 @@ export class Engine implements Evaluator {
       matchRules: output.matchRules,
       deadLetters: [],
       rules: this.rules,
+      renderedMatches: null,
       eventJson: (row) => rowJson(batch.batch, row),
       rawInput: (row) => rowJson(batch.batch, row),
     };

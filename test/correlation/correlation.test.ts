@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPlan } from "../../src/plan/build.ts";
+import { LineOrigin } from "../../src/batch/batch.ts";
 import { Engine } from "../../src/native/engine.ts";
 import { loadYaml } from "../rules/helpers.ts";
 
@@ -94,7 +95,7 @@ function compile(): Engine {
 
 function matches(engine: Engine, lines: string[]): { row: number; id: string }[] {
   const bytes = new TextEncoder().encode(lines.join("\n") + "\n");
-  const r = engine.evalJsonSync({ kind: "json", bytes } as never);
+  const r = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("correlation", 1) });
   return Array.from(r.matchRows, (row, i) => ({ row, id: engine.rules[r.matchRules[i] ?? 0]?.id ?? "?" }));
 }
 

@@ -54,6 +54,7 @@ const stubEvaluator: Evaluator = {
     return {
       batch,
       rows: lines.length,
+      renderedMatches: null,
       events: lines.filter((line) => line.trim() !== "").length - deadLetters.length,
       matchRows: Uint32Array.from(matchRows),
       matchRules: new Uint32Array(matchRows.length),

@@ -32,6 +32,7 @@ export class FakeEvaluator implements Evaluator {
     return {
       batch,
       rows: count,
+      renderedMatches: null,
       events: count,
       matchRows: Uint32Array.from(rows),
       matchRules: new Uint32Array(rows.length),

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
 use napi::{Env, JsObject, Result, Task};
 use napi_derive::napi;
+use sigma_core::render::{LineSource, MatchRenderer};
 use sigma_core::{Engine, JsonEvalOutput, Ticket};
 
 fn engine_error(message: impl Into<String>) -> napi::Error {
@@ -63,6 +64,17 @@ pub struct JsonOutputJs {
     pub match_rules: Uint32Array,
     pub dead_rows: Uint32Array,
     pub dead_reasons: Vec<String>,
+    /// The match records as NDJSON, when the call asked for them (`render`).
+    pub rendered: Option<Buffer>,
+}
+
+/// Asks evalJson to render match records: the chunk's file, its first line
+/// number (1-based) and the batch's detection time.
+#[napi(object)]
+pub struct RenderOptionsJs {
+    pub file: String,
+    pub first_line: f64,
+    pub detected: String,
 }
 
 #[napi(object)]
@@ -71,7 +83,20 @@ pub struct MatchOutputJs {
     pub match_rules: Uint32Array,
 }
 
-fn json_output(output: JsonEvalOutput) -> JsonOutputJs {
+/// The evaluation of a chunk, with its match records when they were asked for.
+pub struct RenderedOutput {
+    output: JsonEvalOutput,
+    rendered: Option<Vec<u8>>,
+}
+
+fn render(renderer: &MatchRenderer, chunk: &[u8], output: &JsonEvalOutput, options: &Option<RenderOptionsJs>) -> Option<Vec<u8>> {
+    options.as_ref().map(|o| {
+        let source = LineSource { file: &o.file, first_line: o.first_line.max(0.0) as u64, detected: &o.detected };
+        renderer.render(chunk, &output.line_offsets, &output.matches, &source)
+    })
+}
+
+fn json_output(RenderedOutput { output, rendered }: RenderedOutput) -> JsonOutputJs {
     let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
     let (dead_rows, dead_reasons): (Vec<u32>, Vec<String>) = output
         .dead_letters
@@ -86,6 +111,7 @@ fn json_output(output: JsonEvalOutput) -> JsonOutputJs {
         match_rules: Uint32Array::new(match_rules),
         dead_rows: Uint32Array::new(dead_rows),
         dead_reasons,
+        rendered: rendered.map(Buffer::from),
     }
 }
 
@@ -93,6 +119,7 @@ fn json_output(output: JsonEvalOutput) -> JsonOutputJs {
 #[napi]
 pub struct NativeEngine {
     engine: Arc<Engine>,
+    renderer: Arc<MatchRenderer>,
     errors: Vec<CompileErrorJs>,
 }
 
@@ -103,20 +130,24 @@ pub struct NativeEngine {
 /// several tasks run at once.
 pub struct EvalJsonTask {
     engine: Arc<Engine>,
+    renderer: Arc<MatchRenderer>,
     chunk: Vec<u8>,
     ticket: Option<Ticket>,
+    render: Option<RenderOptionsJs>,
 }
 
 impl Task for EvalJsonTask {
-    type Output = JsonEvalOutput;
+    type Output = RenderedOutput;
     type JsValue = JsonOutputJs;
 
     fn compute(&mut self) -> Result<Self::Output> {
         let engine = &self.engine;
         let chunk = &self.chunk;
         let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
-        guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))
+        let output = guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?
+            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        let rendered = guarded("render", || render(&self.renderer, chunk, &output, &self.render))?;
+        Ok(RenderedOutput { output, rendered })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
@@ -142,6 +173,7 @@ impl NativeEngine {
             })
             .collect();
         Ok(NativeEngine {
+            renderer: Arc::new(MatchRenderer::new(engine.plan())),
             engine: Arc::new(engine),
             errors,
         })
@@ -159,12 +191,14 @@ impl NativeEngine {
     }
 
     #[napi(ts_return_type = "Promise<JsonOutputJs>")]
-    pub fn eval_json(&self, chunk: Buffer) -> AsyncTask<EvalJsonTask> {
+    pub fn eval_json(&self, chunk: Buffer, render: Option<RenderOptionsJs>) -> AsyncTask<EvalJsonTask> {
         let ticket = Some(self.engine.ticket());
         AsyncTask::new(EvalJsonTask {
             engine: Arc::clone(&self.engine),
+            renderer: Arc::clone(&self.renderer),
             chunk: chunk.to_vec(),
             ticket,
+            render,
         })
     }
 
@@ -173,7 +207,7 @@ impl NativeEngine {
         let bytes: &[u8] = &chunk;
         let output = guarded("evalJsonSync", || self.engine.eval_json(bytes))?
             .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        Ok(json_output(output))
+        Ok(json_output(RenderedOutput { output, rendered: None }))
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported

@@ -21,6 +21,7 @@ pub mod json;
 pub mod matchers;
 pub mod plan;
 pub mod reference;
+pub mod render;
 pub mod text;
 
 pub use correlation::{CorrelationStats, RestoreError, RestoreReport, Ticket};

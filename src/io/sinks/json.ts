@@ -30,8 +30,12 @@ export class JsonSink implements Sink {
   }
 
   async write(result: EvalResult, ack: Ack): Promise<void> {
-    const text = this.role === "matches" ? matchLines(result) : deadLetterLines(result);
-    if (text.length > 0) this.#writer.write(text);
+    if (this.role === "matches" && result.renderedMatches !== null) {
+      if (result.renderedMatches.byteLength > 0) this.#writer.write(result.renderedMatches);
+    } else {
+      const text = this.role === "matches" ? matchLines(result) : deadLetterLines(result);
+      if (text.length > 0) this.#writer.write(text);
+    }
     this.#unflushed.push(ack);
     await this.#settleFlushed();
   }
