@@ -3,9 +3,8 @@
  * CI uses (tests/thor.yml at the SigmaHQ commit in shared/sigma/PROVENANCE.md):
  * for each Windows `category`, the service whose channel carries it and the
  * alternative event conditions (ORed); for each Windows `service`, its
- * event-log channels. The Security-log alternative for process_creation
- * (4688, with Image→NewProcessName) is left out: pipelines here apply one
- * field mapping per rule, not per alternative.
+ * event-log channels. process_creation's second source, Security 4688 with
+ * Image→NewProcessName, is the sysmon pipeline's `route_alternatives`.
  */
 
 export interface CategoryMapping {

@@ -20,7 +20,7 @@ import { RuleCompileError } from "./ast.ts";
 import { isMap } from "./detection.ts";
 import { compileItem, type Placeholders } from "./modifiers.ts";
 import { WINDOWS_CATEGORIES, WINDOWS_SERVICE_CHANNELS } from "./pipeline-data.ts";
-import { mapLeaves, mapRule } from "./walk.ts";
+import { mapLeaves, mapRule, ruleExpr } from "./walk.ts";
 
 export interface LogsourceCondition {
   type: "logsource";
@@ -45,6 +45,13 @@ export type Transformation = Gate &
     | { type: "add_expr"; expr: DetExpr }
     /** Built-in only: map field names with a function (returns the alternatives, ORed). */
     | { type: "map_fields"; map: (field: string) => string[] }
+    /**
+     * Built-in only: the rule becomes an OR over event sources, each its
+     * condition ANDed with the rule's expression under that source's own field
+     * names (process_creation: Sysmon 1 as is, or Security 4688 with
+     * Image→NewProcessName).
+     */
+    | { type: "route_alternatives"; alternatives: { condition: DetExpr; fieldMapping: Record<string, string> }[] }
   );
 
 export interface Pipeline {
@@ -116,7 +123,7 @@ function resolvePlaceholders(e: DetExpr, ph: Placeholders, include: string[] | n
 
 /** A transformation that adds a condition for some logsources: it routes events to rules. */
 function isRouting(t: Transformation): boolean {
-  return (t.type === "add_condition" || t.type === "add_expr") && t.ruleConditions.length > 0;
+  return (t.type === "add_condition" || t.type === "add_expr" || t.type === "route_alternatives") && t.ruleConditions.length > 0;
 }
 
 /** True when some pipeline routes logsources, so that a rule only sees events of its logsource. */
@@ -162,6 +169,14 @@ export function applyPipelines(rule: SigmaRule, pipelines: Pipeline[], ph: Place
         case "value_placeholders":
           r = mapRule(r, (e) => resolvePlaceholders(e, vars, t.include));
           break;
+        case "route_alternatives": {
+          const base = ruleExpr(r);
+          const routed: DetExpr = {
+            or: t.alternatives.map((a) => ({ and: [a.condition, renameFields(base, (f) => [a.fieldMapping[f] ?? f])] })),
+          };
+          r = { ...r, detection: { ...r.detection, searches: new Map([[ROUTED_SEARCH, routed]]), condition: { kind: "id", name: ROUTED_SEARCH } }, extra: [] };
+          break;
+        }
       }
     }
   }
@@ -170,11 +185,31 @@ export function applyPipelines(rule: SigmaRule, pipelines: Pipeline[], ph: Place
 
 // ---------------------------------------------------------------- built-ins
 
+/** The search identifier a `route_alternatives` rule is rewritten to. */
+const ROUTED_SEARCH = "__routed";
+
+/** thor.yml's second process_creation source: Security 4688, with its own names for two fields. */
+const SECURITY_PROCESS_CREATION = {
+  condition: { and: [channelCondition(["Security"]), compileItem("EventID", 4688, new Map())] } as DetExpr,
+  fieldMapping: { Image: "NewProcessName", ParentImage: "ParentProcessName" },
+};
+
 function sysmonPipeline(): Pipeline {
   const sysmon = WINDOWS_SERVICE_CHANNELS["sysmon"] ?? ["Microsoft-Windows-Sysmon/Operational"];
   const transformations: Transformation[] = [];
   for (const [category, m] of Object.entries(WINDOWS_CATEGORIES)) {
     if (m.service !== "sysmon") continue;
+    const sysmonCondition: DetExpr = { and: [channelCondition(sysmon), alternativesExpr(m.alternatives)] };
+    if (category === "process_creation") {
+      transformations.push({
+        id: "sysmon_process_creation",
+        ruleConditions: [logsource(category, "windows", null)],
+        condOp: "and",
+        type: "route_alternatives",
+        alternatives: [{ condition: sysmonCondition, fieldMapping: {} }, SECURITY_PROCESS_CREATION],
+      });
+      continue;
+    }
     transformations.push({
       id: `sysmon_${category}`,
       ruleConditions: [logsource(category, "windows", null)],

@@ -17,13 +17,17 @@ function planOf(text: string, names: string[]) {
 }
 
 describe("built-in pipelines", () => {
-  test("sysmon: process_creation → Sysmon channel (System_Channel if present, else Channel) and EventID 1", () => {
+  test("sysmon: process_creation → Sysmon channel (System_Channel if present, else Channel) and EventID 1, or Security 4688 with NewProcessName", () => {
     const plan = planOf(proc, ["sysmon"]);
-    expect(plan.fields).toEqual(["Image", "System_Channel", "Channel", "EventID"]);
+    expect(plan.fields).toEqual(["System_Channel", "Channel", "EventID", "Image", "NewProcessName"]);
     const preds = plan.predicates.map((p) => [plan.fields[p.field], p.op]);
     expect(preds).toContainEqual(["Channel", { kind: "string", mode: "exact", value: "microsoft-windows-sysmon/operational", cased: false }]);
     expect(preds).toContainEqual(["EventID", { kind: "string", mode: "exact", value: "1", cased: false }]);
-    expect(describeExpr(plan.rules[0]!.condition)).toBe("#0 and ((#1 and #2) or (not #1 and #3)) and #4");
+    expect(preds).toContainEqual(["EventID", { kind: "string", mode: "exact", value: "4688", cased: false }]);
+    expect(preds).toContainEqual(["NewProcessName", { kind: "string", mode: "suffix", value: "\\cmd.exe", cased: false }]);
+    expect(describeExpr(plan.rules[0]!.condition)).toBe(
+      "(((#0 and #1) or (not #0 and #2)) and #3 and #4) or (((#0 and #5) or (not #0 and #6)) and #7 and #8)",
+    );
   });
   test("windows: service → channel, case-insensitive (events say 'security')", () => {
     const plan = planOf(sec, ["windows"]);
@@ -40,7 +44,7 @@ describe("built-in pipelines", () => {
     expect(ecsFieldNames("EventID")).toEqual(["winlog.event_id"]);
     expect(ecsFieldNames("SubjectUserName")).toEqual(["winlog.event_data.SubjectUserName"]);
     const plan = planOf(proc, ["sysmon", "ecs"]);
-    expect(plan.fields).toEqual(["process.executable", "winlog.event_data.Image", "winlog.channel", "winlog.event_id"]);
+    expect(plan.fields).toEqual(["winlog.channel", "winlog.event_id", "process.executable", "winlog.event_data.Image", "winlog.event_data.NewProcessName"]);
   });
   test("unknown pipeline name", () => {
     expect(() => loadPipelines(["nope"])).toThrow(PipelineError);

@@ -1,0 +1,50 @@
+/**
+ * Logsource routing through the engine: with the sysmon pipeline, a
+ * process_creation rule sees Sysmon EventID 1 with its own field names and
+ * Security 4688 with NewProcessName/ParentProcessName, and nothing else;
+ * a rule whose logsource no selected pipeline routes sees no events.
+ */
+
+import { expect, test } from "bun:test";
+import { LineOrigin } from "../../src/batch/batch.ts";
+import { Engine } from "../../src/native/engine.ts";
+import { buildPlan } from "../../src/plan/build.ts";
+import { loadPipelines } from "../../src/rules/pipeline.ts";
+import { loadYaml } from "./helpers.ts";
+
+const RULES = `title: Whoami
+id: 0e7f0a52-0000-4000-8000-000000000001
+logsource: {category: process_creation, product: windows}
+detection:
+  sel:
+    Image|endswith: '\\whoami.exe'
+    ParentImage|endswith: '\\cmd.exe'
+  condition: sel
+---
+title: Zeek Not Private
+id: 0e7f0a52-0000-4000-8000-000000000002
+logsource: {product: zeek, service: rdp}
+detection:
+  sel: {id.orig_h|cidr: 10.0.0.0/8}
+  condition: not sel
+`;
+
+const EVENTS = [
+  { Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 1, Image: "C:\\Windows\\whoami.exe", ParentImage: "C:\\Windows\\cmd.exe" },
+  { Channel: "Security", EventID: 4688, NewProcessName: "C:\\Windows\\whoami.exe", ParentProcessName: "C:\\Windows\\cmd.exe" },
+  { Channel: "security", EventID: "4688", NewProcessName: "C:\\Windows\\WHOAMI.EXE", ParentProcessName: "C:\\Windows\\cmd.exe" },
+  { Channel: "Security", EventID: 4688, Image: "C:\\Windows\\whoami.exe", ParentImage: "C:\\Windows\\cmd.exe" },
+  { Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 3, Image: "C:\\Windows\\whoami.exe", ParentImage: "C:\\Windows\\cmd.exe" },
+  { Channel: "Microsoft-Windows-Sysmon/Operational", EventID: 1, NewProcessName: "C:\\Windows\\whoami.exe", ParentProcessName: "C:\\Windows\\cmd.exe" },
+];
+
+test("process_creation: Sysmon 1 or Security 4688 with its field names; unrouted logsources see nothing", () => {
+  const loaded = loadYaml(RULES, { pipelines: loadPipelines(["sysmon", "windows"]) });
+  expect(loaded.errors).toEqual([]);
+  expect(loaded.warnings.map((w) => w.code)).toEqual(["pipeline"]);
+  const { engine } = Engine.compile(buildPlan(loaded).plan);
+  const bytes = new TextEncoder().encode(EVENTS.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const result = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("routing", 1) });
+  expect(Array.from(result.matchRows)).toEqual([0, 1, 2]);
+  expect(new Set(result.matchRules)).toEqual(new Set([0]));
+});
