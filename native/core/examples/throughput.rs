@@ -4,7 +4,8 @@
 //! cut into ~4 MiB chunks at newlines, plus the match count.
 //! Env: `REPS` (default 3), `SKIP_PARSE`, `SKIP_EVAL` (parse-only timing),
 //! `KEYWORDS=1` (parse-only also fills the keyword column), `TAPE_ONLY`
-//! (parse-only without the single-pass scanner). Rates are given
+//! (parse-only without the single-pass scanner), `AB` (interleaved tape vs
+//! scanner comparison), `NO_FIELDS` (parse-only with an empty field index). Rates are given
 //! per wall second and per CPU second of the timing thread (the latter is
 //! steadier on a loaded machine).
 
@@ -56,7 +57,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         errors.len()
     );
     let plan = Plan::from_json(&plan_json)?;
-    let idx = FieldIndex::new(&plan.fields);
+    // `NO_FIELDS`: parse-only with no referenced field (pure scan cost).
+    let idx = if std::env::var_os("NO_FIELDS").is_some() {
+        FieldIndex::new(&[])
+    } else {
+        FieldIndex::new(&plan.fields)
+    };
     let mut parser = JsonParser::with_fast_path(std::env::var_os("TAPE_ONLY").is_none());
     let mut batch = JsonBatch::default();
     let limits = JsonLimits {
@@ -92,6 +98,40 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         events as f64 / cpu,
         mb * parse_reps as f64 / cpu
     );
+    if std::env::var_os("AB").is_some() {
+        // Interleaved A/B of the tape path and the scanner, chunk by chunk;
+        // the best of `reps` passes per CPU second (steadiest on a loaded box).
+        let mut tape = JsonParser::with_fast_path(false);
+        let mut best = [f64::MAX; 2];
+        let mut spent = [0f64; 2];
+        for _ in 0..reps.max(1) {
+            let mut pass = [0f64; 2];
+            for c in &parts {
+                for (k, p) in [&mut tape, &mut parser].into_iter().enumerate() {
+                    let c0 = thread_cpu_ns();
+                    p.parse_chunk(&idx, limits, c, &mut batch);
+                    let d = thread_cpu_ns().saturating_sub(c0) as f64 / 1e9;
+                    pass[k] += d;
+                }
+            }
+            for k in 0..2 {
+                best[k] = best[k].min(pass[k]);
+                spent[k] += pass[k];
+            }
+        }
+        let n = parts
+            .iter()
+            .map(|c| memchr::memchr_iter(b'\n', c).count())
+            .sum::<usize>() as f64;
+        for (k, name) in ["tape", "scanner"].iter().enumerate() {
+            println!(
+                "A/B {name}: best {:.0} events/s, {:.0} MB/s per CPU second (mean {:.0} events/s)",
+                n / best[k],
+                mb / best[k],
+                n * reps.max(1) as f64 / spent[k]
+            );
+        }
+    }
     let (fast, fell) = parser.fast_path_counts();
     println!("  scanner accepted {fast} lines, tape fallback {fell}");
     if std::env::var_os("SKIP_EVAL").is_some() {

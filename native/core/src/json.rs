@@ -1,14 +1,19 @@
-//! NDJSON chunk → columns. Splits a byte chunk into lines (memchr), parses
-//! each with simd-json's tape API (the line is copied into a reusable padded
-//! scratch buffer, simd-json unescapes in place), and materialises only the
-//! plan's fields, by dotted path: `a.b` matches `{"a":{"b":..}}`, a top-level
-//! key spelled `"a.b"`, and mixes such as `{"a":{"b.c":..}}`; objects inside
-//! arrays on the way are descended into. Values become text (text.rs canon);
-//! null and absent are both "no value"; an array makes the field multi-valued
-//! (scalars flattened, nested objects as JSON text); an object as a leaf value
-//! is its JSON text. Row index = line index in the chunk; blank lines are rows
-//! that are not valid; bad lines (not JSON, not an object, too big, too deep)
-//! become dead letters and are not valid either. Never panics on any input.
+//! NDJSON chunk → columns. Splits a byte chunk into lines (memchr). Each
+//! line first goes through the single-pass scanner of `json/scan.rs`, which
+//! fills the columns directly; any line it does not accept with certainty is
+//! rolled back and parsed with simd-json's tape API (the line is copied into
+//! a reusable padded scratch buffer, simd-json unescapes in place). The tape
+//! path is the reference behaviour described here and the source of every
+//! dead-letter reason; tests/json_diff.rs checks that both paths agree.
+//! Only the plan's fields are materialised, by dotted path: `a.b` matches
+//! `{"a":{"b":..}}`, a top-level key spelled `"a.b"`, and mixes such as
+//! `{"a":{"b.c":..}}`; objects inside arrays on the way are descended into.
+//! Values become text (text.rs canon); null and absent are both "no value";
+//! an array makes the field multi-valued (scalars flattened, nested objects
+//! as JSON text); an object as a leaf value is its JSON text. Row index =
+//! line index in the chunk; blank lines are rows that are not valid; bad
+//! lines (not JSON, not an object, too big, too deep) become dead letters and
+//! are not valid either. Never panics on any input.
 
 use crate::bitset::Bitset;
 use crate::hash::FxHashMap;

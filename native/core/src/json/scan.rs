@@ -178,73 +178,136 @@ fn hex4(s: &[u8], i: usize) -> Option<u32> {
     Some(v)
 }
 
-/// Index of the first `\\` in `s` at or after `i`.
+/// Decode the escape sequence at `src[i]` (a `\\`): the character and the
+/// index after the sequence.
 #[inline]
-fn find_backslash(s: &[u8], mut i: usize) -> Option<usize> {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{
-            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
-        };
-        while i + 16 <= s.len() {
-            // SAFETY: `i + 16 <= s.len()`, so the unaligned 16-byte load
-            // reads only bytes of `s`; SSE2 is baseline on x86_64.
-            let m = unsafe {
-                let v = _mm_loadu_si128(s.as_ptr().add(i) as *const __m128i);
-                _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8))) as u32
-            };
-            if m != 0 {
-                return Some(i + m.trailing_zeros() as usize);
+fn decode_escape(src: &[u8], i: usize) -> R<(char, usize)> {
+    Ok(match src.get(i + 1).copied().ok_or(Fallback)? {
+        b'"' => ('"', i + 2),
+        b'\\' => ('\\', i + 2),
+        b'/' => ('/', i + 2),
+        b'b' => ('\u{8}', i + 2),
+        b'f' => ('\u{c}', i + 2),
+        b'n' => ('\n', i + 2),
+        b'r' => ('\r', i + 2),
+        b't' => ('\t', i + 2),
+        b'u' => {
+            let u = hex4(src, i + 2).ok_or(Fallback)?;
+            if (0xD800..0xDC00).contains(&u) {
+                if src.get(i + 6..i + 8) != Some(b"\\u") {
+                    return Err(Fallback);
+                }
+                let lo = hex4(src, i + 8).ok_or(Fallback)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return Err(Fallback);
+                }
+                let c = char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00));
+                (c.ok_or(Fallback)?, i + 12)
+            } else {
+                (char::from_u32(u).ok_or(Fallback)?, i + 6)
             }
-            i += 16;
         }
-    }
-    s.get(i..)?.iter().position(|&b| b == b'\\').map(|k| i + k)
+        _ => return Err(Fallback),
+    })
 }
 
 /// Decode the raw content of a string (validated by `Scanner::string`)
-/// with escapes into `out`.
+/// with escapes onto the end of `out`, 16 bytes at a time: each block is
+/// stored to the output unconditionally and the output advances only up to
+/// the first backslash (the simdjson technique). Leaves `out` unchanged on
+/// error.
+#[cfg(target_arch = "x86_64")]
+fn unescape(raw: &str, out: &mut String) -> R<()> {
+    use std::arch::x86_64::{
+        __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
+        _mm_storeu_si128,
+    };
+    let src = raw.as_bytes();
+    // SAFETY: only bytes of valid UTF-8 are made part of the string (see
+    // below), and `out`'s length changes only by `set_len` at the end.
+    let v = unsafe { out.as_mut_vec() };
+    // Decoding never lengthens: an escape of n bytes decodes to at most n
+    // bytes (2 → 1, `\\uXXXX` → ≤ 3, a surrogate pair of 12 → 4). So with
+    // `o - base <= i` throughout, a 16-byte store at `o` while
+    // `i + 16 <= src.len()` stays within `base + src.len() + 16`.
+    v.reserve(src.len() + 16);
+    let base = v.len();
+    let mut o = base;
+    let mut i = 0;
+    let dst = v.as_mut_ptr();
+    loop {
+        if i + 16 <= src.len() {
+            // SAFETY: the load reads `src[i..i + 16]` (in bounds); the store
+            // writes `dst[o..o + 16]`, inside the reserved capacity by the
+            // invariant above (`o + 16 <= base + i + 16 <= base +
+            // src.len() + 16`). SSE2 is baseline on x86_64.
+            let m = unsafe {
+                let b = _mm_loadu_si128(src.as_ptr().add(i) as *const __m128i);
+                _mm_storeu_si128(dst.add(o) as *mut __m128i, b);
+                _mm_movemask_epi8(_mm_cmpeq_epi8(b, _mm_set1_epi8(b'\\' as i8))) as u32
+            };
+            if m == 0 {
+                i += 16;
+                o += 16;
+                continue;
+            }
+            let k = m.trailing_zeros() as usize;
+            i += k;
+            o += k;
+        } else {
+            while let Some(&b) = src.get(i) {
+                if b == b'\\' {
+                    break;
+                }
+                // SAFETY: `o < base + i + 1 <= base + src.len()`, inside
+                // the reserved capacity.
+                unsafe { dst.add(o).write(b) };
+                i += 1;
+                o += 1;
+            }
+            if i >= src.len() {
+                break;
+            }
+        }
+        let (c, next) = decode_escape(src, i)?;
+        let mut buf = [0u8; 4];
+        let e = c.encode_utf8(&mut buf).as_bytes();
+        // SAFETY: `e.len() <= next - i` (decoding never lengthens), so
+        // `o + e.len() <= base + next <= base + src.len()`: in capacity.
+        unsafe { std::ptr::copy_nonoverlapping(e.as_ptr(), dst.add(o), e.len()) };
+        o += e.len();
+        i = next;
+    }
+    // SAFETY: `dst[base..o]` was written: copies of `src` runs that start
+    // and end at ASCII bytes (so whole UTF-8 sequences of a valid string)
+    // and UTF-8 encodings of chars; `o` is within capacity.
+    unsafe { v.set_len(o) };
+    Ok(())
+}
+
+/// Decode the raw content of a string (validated by `Scanner::string`)
+/// with escapes onto the end of `out` (portable version).
+#[cfg(not(target_arch = "x86_64"))]
 fn unescape(raw: &str, out: &mut String) -> R<()> {
     let b = raw.as_bytes();
+    let base = out.len();
     let mut i = 0;
     while i < b.len() {
-        let next = find_backslash(b, i).unwrap_or(b.len());
+        let next = memchr::memchr(b'\\', b.get(i..).unwrap_or_default()).map_or(b.len(), |k| i + k);
         out.push_str(raw.get(i..next).ok_or(Fallback)?);
         if next >= b.len() {
             break;
         }
-        let e = *b.get(next + 1).ok_or(Fallback)?;
-        i = next + 2;
-        let c = match e {
-            b'"' => '"',
-            b'\\' => '\\',
-            b'/' => '/',
-            b'b' => '\u{8}',
-            b'f' => '\u{c}',
-            b'n' => '\n',
-            b'r' => '\r',
-            b't' => '\t',
-            b'u' => {
-                let u = hex4(b, next + 2).ok_or(Fallback)?;
-                i = next + 6;
-                if (0xD800..0xDC00).contains(&u) {
-                    if b.get(i..i + 2) != Some(b"\\u") {
-                        return Err(Fallback);
-                    }
-                    let lo = hex4(b, i + 2).ok_or(Fallback)?;
-                    if !(0xDC00..0xE000).contains(&lo) {
-                        return Err(Fallback);
-                    }
-                    i += 6;
-                    char::from_u32(0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00))
-                        .ok_or(Fallback)?
-                } else {
-                    char::from_u32(u).ok_or(Fallback)?
-                }
+        match decode_escape(b, next) {
+            Ok((c, after)) => {
+                out.push(c);
+                i = after;
             }
-            _ => return Err(Fallback),
-        };
-        out.push(c);
+            Err(e) => {
+                out.truncate(base);
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }
