@@ -1,12 +1,15 @@
 //! The optimized evaluator. `CompiledPlan` (immutable, `Send + Sync`) is
 //! built once from a `Plan`; `EvalScratch` is per thread. `evaluate` runs:
-//! (a) every field's combined cheap matcher once over its column, setting
-//!     predicate hit bitsets (exists/null from column presence);
+//! (a) every field's combined cheap matcher once per DISTINCT value of its
+//!     column (`matchers::dedup`), scattering the value's predicate hits to
+//!     every row holding it (exists/null from column presence);
 //! (b) per rule, its required predicates (cheap positive conjuncts of the
 //!     top-level AND): a rule with a required predicate that has no hit is
 //!     skipped; otherwise its live rows = valid ∧ all required hits;
 //! (c) expensive predicates (regex, ungated glob, fieldref, timepart) only on
-//!     rows live for at least one rule using them;
+//!     rows live for at least one rule using them, memoised per distinct
+//!     value; a rule whose condition is false when all its (cheap)
+//!     predicates are false is skipped when none of them hit;
 //! (d) rule conditions with bitwise ops (`not` within valid rows).
 //! Correctness of (c): a rule's result is false outside its live rows, and
 //! inside them every expensive predicate it uses was evaluated. Output pairs
@@ -14,6 +17,7 @@
 
 use crate::bitset::{Bitset, HitSets};
 use crate::json::FieldIndex;
+use crate::matchers::dedup::{hash_value, ValueCache};
 use crate::matchers::{
     expensive_value_match, fieldref_match, CompileError, Expensive, ExpensiveKind, FieldMatcher,
     FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
@@ -24,8 +28,23 @@ use serde::Serialize;
 
 struct CompiledRule {
     required: Vec<u32>,
+    /// When the condition is false with every predicate false and all its
+    /// predicates are cheap: those predicates. A rule none of whose
+    /// predicates hit in a batch is skipped without evaluating it.
+    any_of: Option<Vec<u32>>,
     expr: Expr,
     emit: bool,
+}
+
+/// The condition's value when every predicate is false.
+fn all_false_value(e: &Expr) -> bool {
+    match e {
+        Expr::Pred(_) => false,
+        Expr::Const(b) => *b,
+        Expr::Not(c) => !all_false_value(c),
+        Expr::And(v) => v.iter().all(all_false_value),
+        Expr::Or(v) => v.iter().any(all_false_value),
+    }
 }
 
 /// The immutable, shareable compiled form of a plan.
@@ -37,6 +56,11 @@ pub struct CompiledPlan {
     expensive: Vec<Expensive>,
     /// For each expensive entry, the rules that use its predicate.
     expensive_rules: Vec<Vec<u32>>,
+    /// For each expensive entry, its field's index in `fields` (whose
+    /// distinct-value ids memoise the predicate per distinct value).
+    expensive_slot: Vec<Option<usize>>,
+    /// Per entry of `fields`: some expensive predicate reads the field.
+    field_ids_needed: Vec<bool>,
     rules: Vec<CompiledRule>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
@@ -125,8 +149,17 @@ impl CompiledPlan {
                 collect_required(&r.condition, &cheap, &mut required);
                 required.sort_unstable();
                 required.dedup();
+                let mut ps = Vec::new();
+                collect_preds(&r.condition, &mut ps);
+                ps.sort_unstable();
+                ps.dedup();
+                let all_cheap = ps
+                    .iter()
+                    .all(|&p| cheap.get(p as usize).copied().unwrap_or(false));
+                let any_of = (all_cheap && !all_false_value(&r.condition)).then_some(ps);
                 CompiledRule {
                     required,
+                    any_of,
                     expr: r.condition.clone(),
                     emit: r.emit,
                 }
@@ -136,6 +169,16 @@ impl CompiledPlan {
             .iter()
             .map(|e: &Expensive| pred_rules.get(e.pred as usize).cloned().unwrap_or_default())
             .collect();
+        let expensive_slot: Vec<Option<usize>> = expensive
+            .iter()
+            .map(|e: &Expensive| fields.iter().position(|(f, _)| *f == e.field))
+            .collect();
+        let mut field_ids_needed = vec![false; fields.len()];
+        for i in expensive_slot.iter().flatten() {
+            if let Some(x) = field_ids_needed.get_mut(*i) {
+                *x = true;
+            }
+        }
         let index = FieldIndex::new(&plan.fields);
         (
             CompiledPlan {
@@ -144,6 +187,8 @@ impl CompiledPlan {
                 fields,
                 expensive,
                 expensive_rules,
+                expensive_slot,
+                field_ids_needed,
                 rules,
                 has_keywords,
                 pred_rules,
@@ -168,7 +213,17 @@ pub struct EvalScratch {
     tmp: Bitset,
     pool: Vec<Bitset>,
     fold_a: String,
+    /// Distinct values of the field being scanned.
+    cache: ValueCache,
+    /// Per entry of `CompiledPlan::fields` needing them: the distinct-value
+    /// id of each value of the column (`NO_ID` for values of invalid rows),
+    /// and the number of ids.
+    ids: Vec<(Vec<u32>, usize)>,
+    /// Per distinct value: 0 = not evaluated, 1 = no match, 2 = match.
+    memo: Vec<u8>,
 }
+
+const NO_ID: u32 = u32::MAX;
 
 /// Matches of one batch: `(row, rule)` sorted by row then rule.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -215,6 +270,13 @@ fn eval_expr(
                         if !out.any() {
                             break;
                         }
+                        if let Expr::Pred(p) = c {
+                            match hits.get(*p) {
+                                Some(b) => out.and_with(b),
+                                None => out.reset(rows),
+                            }
+                            continue;
+                        }
                         eval_expr(c, &mut tmp, hits, valid, pool, rows);
                         out.and_with(&tmp);
                     }
@@ -226,6 +288,12 @@ fn eval_expr(
             out.reset(rows);
             let mut tmp = pool.pop().unwrap_or_default();
             for c in v {
+                if let Expr::Pred(p) = c {
+                    if let Some(b) = hits.get(*p) {
+                        out.or_with(b);
+                    }
+                    continue;
+                }
                 eval_expr(c, &mut tmp, hits, valid, pool, rows);
                 out.or_with(&tmp);
             }
@@ -246,17 +314,53 @@ pub fn evaluate(
     let valid = view.valid;
     s.hits.reset(cp.plan.predicates.len(), rows);
 
-    // (a) cheap matchers, once per column.
-    for (field, m) in &cp.fields {
+    // (a) cheap matchers, once per distinct value of each column; hits are
+    // scattered to every row holding the value.
+    s.ids.resize_with(cp.fields.len(), Default::default);
+    for (fi, (field, m)) in cp.fields.iter().enumerate() {
         let col = view.column(*field);
-        if let Some(col) = col {
-            if m.has_value_tests() || !m.gated_globs.is_empty() {
-                for (row, v) in col.iter() {
-                    if valid.get(row as usize) {
-                        m.scan(row, v, &mut s.hits, &mut s.vs);
+        let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
+        let tests = m.has_value_tests() || !m.gated_globs.is_empty();
+        if let (Some(col), true) = (col, tests || want_ids) {
+            let n = col.num_values();
+            s.cache.reset(n);
+            let mut ids = s
+                .ids
+                .get_mut(fi)
+                .map(|x| std::mem::take(&mut x.0))
+                .unwrap_or_default();
+            ids.clear();
+            for i in 0..n {
+                let Some((row, v)) = col.value(i) else {
+                    ids.push(NO_ID);
+                    continue;
+                };
+                if !valid.get(row as usize) {
+                    ids.push(NO_ID);
+                    continue;
+                }
+                let h = hash_value(v);
+                let id = match s.cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
+                    Ok(id) => id,
+                    Err(slot) => {
+                        let start = s.cache.mark();
+                        if tests {
+                            m.scan_value(v, &mut s.vs, s.cache.preds_mut());
+                        }
+                        s.cache.commit(slot, h, i as u32, start)
                     }
+                };
+                ids.push(id);
+                for &p in s.cache.preds(id) {
+                    s.hits.set(p, row as usize);
                 }
             }
+            if let Some(x) = s.ids.get_mut(fi) {
+                *x = (ids, s.cache.len());
+            }
+        } else if let Some(x) = s.ids.get_mut(fi) {
+            x.0.clear();
+            x.1 = 0;
         }
         if !m.exists.is_empty() || !m.null.is_empty() {
             s.tmp.copy_from(valid);
@@ -282,6 +386,11 @@ pub fn evaluate(
         let Some(slot) = s.live.get_mut(r) else {
             continue;
         };
+        if let Some(ps) = &rule.any_of {
+            if !ps.iter().any(|&p| s.hits.get(p).is_some()) {
+                continue;
+            }
+        }
         let mut live = slot.take().unwrap_or_default();
         live.copy_from(valid);
         let mut alive = true;
@@ -303,7 +412,12 @@ pub fn evaluate(
     let t2 = std::time::Instant::now();
 
     // (c) expensive predicates on candidate rows.
-    for (e, users) in cp.expensive.iter().zip(cp.expensive_rules.iter()) {
+    for (ei, (e, users)) in cp
+        .expensive
+        .iter()
+        .zip(cp.expensive_rules.iter())
+        .enumerate()
+    {
         s.cand.reset(rows);
         for &r in users {
             if let Some(Some(l)) = s.live.get(r as usize) {
@@ -333,6 +447,42 @@ pub fn evaluate(
                 }
             }
             kind => {
+                // Memoise per distinct value when the column's ids are known.
+                let ids = cp
+                    .expensive_slot
+                    .get(ei)
+                    .copied()
+                    .flatten()
+                    .and_then(|f| s.ids.get(f))
+                    .filter(|x| x.0.len() == col.num_values());
+                if let Some((ids, distinct)) = ids {
+                    s.memo.clear();
+                    s.memo.resize(*distinct, 0);
+                    for (i, &id) in ids.iter().enumerate() {
+                        let Some((row, v)) = col.value(i) else {
+                            continue;
+                        };
+                        if !s.cand.get(row as usize)
+                            || s.hits.get(e.pred).is_some_and(|b| b.get(row as usize))
+                        {
+                            continue;
+                        }
+                        let hit = match s.memo.get_mut(id as usize) {
+                            Some(0) | None => {
+                                let r = expensive_value_match(kind, v, &mut s.fold_a);
+                                if let Some(x) = s.memo.get_mut(id as usize) {
+                                    *x = if r { 2 } else { 1 };
+                                }
+                                r
+                            }
+                            Some(x) => *x == 2,
+                        };
+                        if hit {
+                            s.hits.set(e.pred, row as usize);
+                        }
+                    }
+                    continue;
+                }
                 for (row, v) in col.iter() {
                     if s.cand.get(row as usize)
                         && !s.hits.get(e.pred).is_some_and(|b| b.get(row as usize))

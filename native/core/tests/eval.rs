@@ -372,6 +372,59 @@ fn optimized_matches_oracle() {
     assert!(total > 100, "too few matches to be meaningful: {total}");
 }
 
+/// Per-batch value dedup, expensive-predicate memoisation and rule
+/// skipping (`any_of`) against the oracle: batches of a few hundred rows
+/// drawn from a handful of distinct events, so most values repeat; the
+/// second half of each batch repeats the first in a different order.
+#[test]
+fn repeated_values_match_oracle() {
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut total = 0;
+    for round in 0..60 {
+        let preds: Vec<Value> = (0..1 + rng.below(16))
+            .map(|_| rand_pred(&mut rng))
+            .collect();
+        let np = preds.len();
+        let rules: Vec<Value> = (0..1 + rng.below(10))
+            .map(|_| rule(rand_expr(&mut rng, np, 0)))
+            .collect();
+        let p = plan(&FIELDS, preds, rules);
+        let (e, _errs) = Engine::compile(&p).unwrap();
+        let pool: Vec<String> = (0..1 + rng.below(6))
+            .map(|_| rand_event(&mut rng).to_string())
+            .collect();
+        let mut lines: Vec<String> = (0..150).map(|_| rng.pick(&pool).clone()).collect();
+        let mut again = lines.clone();
+        again.reverse();
+        lines.extend(again);
+        lines.insert(rng.below(lines.len()), "garbage".into());
+        let chunk = lines.join("\n");
+        let out = e.eval_json(chunk.as_bytes()).unwrap();
+        let plan = sigma_core::Plan::from_json(&p).unwrap();
+        let idx = FieldIndex::new(&plan.fields);
+        let mut b = JsonBatch::default();
+        let has_kw = plan
+            .predicates
+            .iter()
+            .any(|p| p.field == sigma_core::plan::PredField::Keyword);
+        JsonParser::default().parse_chunk(
+            &idx,
+            JsonLimits {
+                max_event_bytes: 10_000,
+                max_depth: 8,
+                keywords: has_kw,
+            },
+            chunk.as_bytes(),
+            &mut b,
+        );
+        let r = sigma_core::reference::evaluate(&plan, &b.view());
+        assert_eq!(out.matches, r.matches, "round {round}: plan {p}");
+        assert_eq!(out.correlation_inputs, r.hidden, "round {round}");
+        total += r.matches.len() + r.hidden.len();
+    }
+    assert!(total > 100, "too few matches to be meaningful: {total}");
+}
+
 #[test]
 fn json_and_arrow_agree() {
     use arrow_array::builder::{Int64Builder, ListBuilder, StringBuilder};

@@ -9,6 +9,7 @@
 //! reported as `CompileError`s and never match.
 
 pub mod cidr;
+pub mod dedup;
 pub mod glob;
 pub mod literal;
 pub mod numeric;
@@ -97,6 +98,7 @@ pub enum ExpensiveKind {
 pub struct ValueScratch {
     fold: String,
     gates: Vec<u32>,
+    out: Vec<u32>,
 }
 
 /// Builds one field's matcher; `finish` yields it.
@@ -168,6 +170,12 @@ impl FieldMatcherBuilder {
                         })
                         .collect()
                 };
+                if !parts.is_empty() && parts.iter().all(|p| *p == crate::plan::GlobPart::Any) {
+                    // `*`, `**`, ...: every value matches (no regex run).
+                    m.stats.glob_gated += 1;
+                    m.any_value.push(id);
+                    return Ok(None);
+                }
                 let g = glob::compile(id, &parts, *cased)?;
                 if let Some(gate) = g.gate.clone() {
                     m.stats.glob_gated += 1;
@@ -254,20 +262,18 @@ impl FieldMatcher {
             && self.cidr.is_empty())
     }
 
-    /// Test one value of `row` against every cheap predicate of the field.
+    /// Test one value against every cheap predicate of the field, appending
+    /// the ids of the predicates it satisfies to `out` (possibly repeated).
     #[inline]
-    pub fn scan(&self, row: u32, s: &str, hits: &mut HitSets, vs: &mut ValueScratch) {
-        let r = row as usize;
-        let ValueScratch { fold, gates } = vs;
+    pub fn scan_value(&self, s: &str, vs: &mut ValueScratch, out: &mut Vec<u32>) {
+        let ValueScratch { fold, gates, .. } = vs;
         gates.clear();
         if let Some(ps) = self.exact_cs.get(s) {
-            ps.iter().for_each(|&p| hits.set(p, r));
+            out.extend_from_slice(ps);
         }
-        for &p in &self.any_value {
-            hits.set(p, r);
-        }
+        out.extend_from_slice(&self.any_value);
         if let Some(ac) = &self.ac_cs {
-            ac.scan(s, |p| hits.set(p, r), |g| gates.push(g));
+            ac.scan(s, |p| out.push(p), |g| gates.push(g));
         }
         let folded = if self.needs_fold {
             fold_cow(s, fold)
@@ -276,10 +282,10 @@ impl FieldMatcher {
         };
         if self.needs_fold {
             if let Some(ps) = self.exact_ci.get(folded) {
-                ps.iter().for_each(|&p| hits.set(p, r));
+                out.extend_from_slice(ps);
             }
             if let Some(ac) = &self.ac_ci {
-                ac.scan(folded, |p| hits.set(p, r), |g| gates.push(g));
+                ac.scan(folded, |p| out.push(p), |g| gates.push(g));
             }
         }
         if !gates.is_empty() {
@@ -289,7 +295,7 @@ impl FieldMatcher {
                 if let Some(gm) = self.gated_globs.get(g as usize) {
                     let text = if gm.cased { s } else { folded };
                     if gm.regex.is_match(text) {
-                        hits.set(gm.pred, r);
+                        out.push(gm.pred);
                     }
                 }
             }
@@ -298,7 +304,7 @@ impl FieldMatcher {
             if let Some(v) = numeric::parse_number(s) {
                 for &(p, cmp, bound) in &self.numeric {
                     if numeric::compare(v, cmp, bound) {
-                        hits.set(p, r);
+                        out.push(p);
                     }
                 }
             }
@@ -307,11 +313,24 @@ impl FieldMatcher {
             if let Some(ip) = cidr::parse_ip(s) {
                 for (p, n) in &self.cidr {
                     if n.contains(&ip) {
-                        hits.set(*p, r);
+                        out.push(*p);
                     }
                 }
             }
         }
+    }
+
+    /// Test one value of `row` against every cheap predicate of the field,
+    /// setting hits directly (no value cache).
+    #[inline]
+    pub fn scan(&self, row: u32, s: &str, hits: &mut HitSets, vs: &mut ValueScratch) {
+        let mut out = std::mem::take(&mut vs.out);
+        out.clear();
+        self.scan_value(s, vs, &mut out);
+        for &p in &out {
+            hits.set(p, row as usize);
+        }
+        vs.out = out;
     }
 }
 
