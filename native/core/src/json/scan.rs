@@ -107,6 +107,19 @@ pub(crate) fn scan_line(
     res
 }
 
+/// Push string content `raw` (decoded if `escaped`) as a value of `row`.
+#[inline]
+fn push_text(c: &mut TextColumn, row: u32, raw: &str, escaped: bool) -> R<()> {
+    if escaped {
+        let mut ok = Ok(());
+        c.push_with(row, |o| ok = unescape(raw, o));
+        ok
+    } else {
+        c.push(row, raw);
+        Ok(())
+    }
+}
+
 /// Column `f` of `cols`; records its state before the line's first write.
 #[inline]
 fn touch<'c>(
@@ -440,14 +453,20 @@ impl Scanner<'_, '_> {
             Some(f) => Some(touch(self.cols, self.touched, row, f).ok_or(Fallback)?),
             None => None,
         };
-        for c in c.into_iter().chain(self.kw.as_deref_mut()) {
-            if t.escaped {
-                let mut ok = Ok(());
-                c.push_with(row, |o| ok = unescape(raw, o));
-                ok?;
-            } else {
-                c.push(row, raw);
-            }
+        let first = match c {
+            Some(c) => c,
+            None => match self.kw.as_deref_mut() {
+                Some(k) => return push_text(k, row, raw, t.escaped),
+                None => return Ok(()),
+            },
+        };
+        push_text(first, row, raw, t.escaped)?;
+        if let Some(k) = self.kw.as_deref_mut() {
+            // The keyword column gets the same (already decoded) text.
+            let (_, v) = first
+                .value(first.num_values().wrapping_sub(1))
+                .ok_or(Fallback)?;
+            k.push(row, v);
         }
         Ok(())
     }
