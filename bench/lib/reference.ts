@@ -30,6 +30,8 @@ export function ruleSetOptions(paths: string[]): RuleSetOptions {
     placeholders: {},
     selection: { minLevel: null, statuses: [], tags: [], includeIds: [], excludeIds: [], includePaths: [], excludePaths: [] },
     engine: { threads: 0, maxEventBytes: 1 << 20, maxDepth: 64 },
+    // The reference measures compiling from the sources, never a cached plan.
+    cacheDir: null,
   };
 }
 
