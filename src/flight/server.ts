@@ -426,6 +426,7 @@ export class FlightServer implements Source {
     const decoder = new IpcDecoder();
     const pending: Promise<void>[] = [];
     let failure: string | null = null;
+    let failedEarly = false;
     let exchange: ExchangeReply | null = null;
     let number = 0;
     try {
@@ -461,6 +462,12 @@ export class FlightServer implements Source {
         const ack = new Ack((outcome: AckStatus, reason?: string) => {
           if (outcome === "failed") {
             failure ??= `batch ${n} failed: ${reason ?? "unknown"}`;
+            // Fail the call now: a client that waits for each PutResult would otherwise wait forever.
+            if (!call.cancelled && !failedEarly) {
+              failedEarly = true;
+              log.warn("flight.call_failed", { mode, code: status[status.INTERNAL], details: failure });
+              call.emit("error", grpcError(status.INTERNAL, failure));
+            }
           } else if (mode === "put" && !call.cancelled) {
             (call as ServerDuplexStream<FlightData, PutResult>).write({ appMetadata: Buffer.from(JSON.stringify({ batch: n, matches: tag.matches })) });
           }
@@ -469,6 +476,7 @@ export class FlightServer implements Source {
         await ctx.emit(batch, ack);
       }
       await Promise.all(pending);
+      if (failedEarly) return;
       if (failure !== null) throw new FlightCallFailed(failure);
       if (!call.cancelled) call.end();
     } catch (error) {

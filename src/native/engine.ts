@@ -141,7 +141,7 @@ export class Engine implements Evaluator {
       matchRules: output.matchRules,
       deadLetters,
       rules: this.rules,
-      renderedMatches: output.rendered,
+      renderedMatches: output.rendered ?? null,
       eventJson: (row) => lineText(bytes, offsets, row),
       rawInput: (row) => lineText(bytes, offsets, row),
     };
