@@ -43,6 +43,8 @@ export interface NativeEngine {
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
   evalArrow(batch: CDataArray): NativeMatchOutput;
+  /** The naive rule-by-rule oracle over the same parse (detection rules only, no correlations). */
+  evalJsonReference(chunk: Uint8Array): NativeMatchOutput;
   /** JSON-encoded EngineStats. */
   stats(): string;
   /** JSON-encoded physical plan description. */

@@ -147,6 +147,14 @@ export class Engine implements Evaluator {
     };
   }
 
+  /**
+   * Matches of the detection rules by the naive rule-by-rule evaluator: the
+   * oracle the optimized plan is tested against. Slow by design; tests only.
+   */
+  evalJsonReference(bytes: Uint8Array): { matchRows: Uint32Array; matchRules: Uint32Array } {
+    return this.native.evalJsonReference(bytes);
+  }
+
   evalArrow(batch: ArrowBatch): EvalResult {
     const output = this.native.evalArrow(exportRecordBatch(batch.batch));
     return {

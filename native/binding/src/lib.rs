@@ -12,6 +12,8 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
 use napi::{Env, JsObject, Result, Task};
 use napi_derive::napi;
+use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
+use sigma_core::plan::PredField;
 use sigma_core::render::{LineSource, MatchRenderer};
 use sigma_core::{Engine, JsonEvalOutput, Ticket};
 
@@ -208,6 +210,26 @@ impl NativeEngine {
         let output = guarded("evalJsonSync", || self.engine.eval_json(bytes))?
             .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
         Ok(json_output(RenderedOutput { output, rendered: None }))
+    }
+
+    /// The oracle: parses the chunk with the engine's parser and evaluates it
+    /// with the naive rule-by-rule evaluator (sigma_core::reference), for
+    /// tests that check the optimized plan against it. Correlations are not
+    /// evaluated here; the matches are those of the detection rules.
+    #[napi]
+    pub fn eval_json_reference(&self, chunk: Uint8Array) -> Result<MatchOutputJs> {
+        let bytes: &[u8] = &chunk;
+        let plan = self.engine.plan();
+        let matches = guarded("evalJsonReference", || {
+            let index = FieldIndex::new(&plan.fields);
+            let keywords = plan.predicates.iter().any(|p| matches!(p.field, PredField::Keyword));
+            let limits = JsonLimits { max_event_bytes: plan.options.max_event_bytes, max_depth: plan.options.max_depth, keywords };
+            let mut batch = JsonBatch::default();
+            JsonParser::default().parse_chunk(&index, limits, bytes, &mut batch);
+            sigma_core::reference::evaluate(plan, &batch.view()).matches
+        })?;
+        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
+        Ok(MatchOutputJs { match_rows: Uint32Array::new(match_rows), match_rules: Uint32Array::new(match_rules) })
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
