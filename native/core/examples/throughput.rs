@@ -6,7 +6,8 @@
 //! `KEYWORDS=1` (parse-only also fills the keyword column), `TAPE_ONLY`
 //! (parse-only without the single-pass scanner), `AB` (interleaved tape vs
 //! scanner comparison), `NO_FIELDS` (parse-only with an empty field index), `CHUNK_KB`
-//! (chunk size, default 4096). Rates are given
+//! (chunk size, default 4096), `SUB_KB` (the engine's sub-batch size, default
+//! `engine::SUB_BATCH_BYTES`). Rates are given
 //! per wall second and per CPU second of the timing thread (the latter is
 //! steadier on a loaded machine).
 
@@ -54,7 +55,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mb = data.len() as f64 / 1e6;
 
     let t = Instant::now();
-    let (engine, errors) = Engine::compile(&plan_json)?;
+    let (mut engine, errors) = Engine::compile(&plan_json)?;
+    if let Some(kb) = std::env::var("SUB_KB")
+        .ok()
+        .and_then(|k| k.parse::<usize>().ok())
+    {
+        engine.set_sub_batch_bytes(kb << 10);
+    }
     println!(
         "compile: {:.2}s, {} rules, {} compile errors",
         t.elapsed().as_secs_f64(),
