@@ -18,13 +18,27 @@
 use crate::bitset::{Bitset, HitSets};
 use crate::json::FieldIndex;
 use crate::matchers::dedup::{hash_value, ValueCache};
+use crate::matchers::literal::AcBuilder;
 use crate::matchers::{
-    expensive_value_match, fieldref_match, CompileError, Expensive, ExpensiveKind, FieldMatcher,
-    FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
+    expensive_value_match, fieldref_match, CombinedAc, CompileError, Expensive, ExpensiveKind,
+    FieldMatcher, FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
 };
 use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
 use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+
+/// Values at least this long are scanned with their field's combined
+/// field + keyword automaton, so their keyword hits come from the same
+/// pass; shorter values are scanned separately.
+const COMBINED_MIN_LEN: usize = 128;
+
+/// A field's combined automaton is built once the field has scanned this
+/// many bytes of long values per automaton pattern without it (ski rental:
+/// building a DFA costs about as much as scanning that many bytes twice),
+/// so fields that rarely hold long text never pay for one.
+const COMBINE_BYTES_PER_PATTERN: u64 = 8 << 10;
 
 struct CompiledRule {
     required: Vec<u32>,
@@ -62,6 +76,19 @@ pub struct CompiledPlan {
     /// Per entry of `fields`: some expensive predicate reads the field.
     field_ids_needed: Vec<bool>,
     rules: Vec<CompiledRule>,
+    /// Index in `fields` of the keyword matcher.
+    kw_slot: Option<usize>,
+    /// Per entry of `fields`: its automaton inputs (cased, folded).
+    ac_src: Vec<(AcBuilder, AcBuilder)>,
+    /// Per entry of `fields`: its automata extended with the keyword
+    /// patterns, built on first use (None when building failed).
+    combined: Vec<OnceLock<Option<CombinedAc>>>,
+    /// Per entry of `fields`: bytes of long values scanned without the
+    /// combined automaton so far, and the count that triggers building it.
+    /// (`combined` and this counter are the only state that changes after
+    /// compilation: a lazily filled cache, invisible in results.)
+    long_bytes: Vec<AtomicU64>,
+    combine_after: Vec<u64>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -131,9 +158,14 @@ impl CompiledPlan {
             }
         }
         let mut fields = Vec::new();
+        let mut ac_src = Vec::new();
         for (f, b) in builders {
+            let src = b.ac_sources();
             match b.finish() {
-                Ok(m) => fields.push((f, m)),
+                Ok(m) => {
+                    fields.push((f, m));
+                    ac_src.push(src);
+                }
                 Err(message) => errors.push(CompileError {
                     predicate: u32::MAX,
                     rules: Vec::new(),
@@ -180,6 +212,16 @@ impl CompiledPlan {
             }
         }
         let index = FieldIndex::new(&plan.fields);
+        let kw_slot = fields.iter().position(|(f, _)| *f == PredField::Keyword);
+        let combined = fields.iter().map(|_| OnceLock::new()).collect();
+        let long_bytes = fields.iter().map(|_| AtomicU64::new(0)).collect();
+        let kw_pats = kw_slot
+            .and_then(|k| ac_src.get(k))
+            .map_or(0, |(a, b): &(AcBuilder, AcBuilder)| a.len() + b.len());
+        let combine_after = ac_src
+            .iter()
+            .map(|(a, b)| (a.len() + b.len() + kw_pats) as u64 * COMBINE_BYTES_PER_PATTERN)
+            .collect();
         (
             CompiledPlan {
                 plan,
@@ -190,6 +232,11 @@ impl CompiledPlan {
                 expensive_slot,
                 field_ids_needed,
                 rules,
+                kw_slot,
+                ac_src,
+                combined,
+                long_bytes,
+                combine_after,
                 has_keywords,
                 pred_rules,
             },
@@ -215,6 +262,9 @@ pub struct EvalScratch {
     fold_a: String,
     /// Distinct values of the field being scanned.
     cache: ValueCache,
+    /// Batch-wide keyword hits per distinct text: filled by field scans
+    /// with combined automata and by the keyword column's scan.
+    kwc: ValueCache,
     /// Per entry of `CompiledPlan::fields` needing them: the distinct-value
     /// id of each value of the column (`NO_ID` for values of invalid rows),
     /// and the number of ids.
@@ -315,15 +365,60 @@ pub fn evaluate(
     s.hits.reset(cp.plan.predicates.len(), rows);
 
     // (a) cheap matchers, once per distinct value of each column; hits are
-    // scattered to every row holding the value.
+    // scattered to every row holding the value. The keyword column goes
+    // last: its distinct texts live in the batch-wide `kwc`, which long
+    // field values already entered (with their keyword hits) through their
+    // field's combined automaton, so such texts are scanned once.
     s.ids.resize_with(cp.fields.len(), Default::default);
-    for (fi, (field, m)) in cp.fields.iter().enumerate() {
+    let kw = cp
+        .kw_slot
+        .and_then(|k| cp.fields.get(k))
+        .map(|(_, m)| m)
+        .filter(|m| m.has_value_tests() || !m.gated_globs.is_empty());
+    let kw_col = view.keywords;
+    let combine = kw.is_some() && kw_col.is_some();
+    let mut kw_texts: Vec<&str> = Vec::new();
+    s.kwc.reset(kw_col.map_or(0, |c| c.num_values()));
+    let order = (0..cp.fields.len())
+        .filter(|&i| Some(i) != cp.kw_slot)
+        .chain(cp.kw_slot);
+    for fi in order {
+        let Some((field, m)) = cp.fields.get(fi) else {
+            continue;
+        };
+        let is_kw = Some(fi) == cp.kw_slot;
         let col = view.column(*field);
         let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
         let tests = m.has_value_tests() || !m.gated_globs.is_empty();
         if let (Some(col), true) = (col, tests || want_ids) {
             let n = col.num_values();
-            s.cache.reset(n);
+            if !is_kw {
+                s.cache.reset(n);
+            }
+            // This field's combined automaton, once it has earned it.
+            let comb = match (combine && tests && !is_kw, cp.combined.get(fi)) {
+                (true, Some(c)) => match c.get() {
+                    Some(x) => x.as_ref(),
+                    None => {
+                        let seen = cp
+                            .long_bytes
+                            .get(fi)
+                            .map_or(0, |b| b.load(Ordering::Relaxed));
+                        if seen >= cp.combine_after.get(fi).copied().unwrap_or(u64::MAX) {
+                            c.get_or_init(|| {
+                                let src = cp.ac_src.get(fi)?;
+                                let ksrc = cp.kw_slot.and_then(|k| cp.ac_src.get(k))?;
+                                CombinedAc::build(src, ksrc).ok()
+                            })
+                            .as_ref()
+                        } else {
+                            None
+                        }
+                    }
+                },
+                _ => None,
+            };
+            let mut long_seen = 0u64;
             let mut ids = s
                 .ids
                 .get_mut(fi)
@@ -340,11 +435,56 @@ pub fn evaluate(
                     continue;
                 }
                 let h = hash_value(v);
+                if is_kw {
+                    let id = match s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()) {
+                        Ok(id) => id,
+                        Err(slot) => {
+                            let start = s.kwc.mark();
+                            if tests {
+                                m.scan_value(v, &mut s.vs, s.kwc.preds_mut());
+                            }
+                            let id = s.kwc.commit(slot, h, kw_texts.len() as u32, start);
+                            kw_texts.push(v);
+                            id
+                        }
+                    };
+                    ids.push(id);
+                    for &p in s.kwc.preds(id) {
+                        s.hits.set(p, row as usize);
+                    }
+                    continue;
+                }
                 let id = match s.cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
                     Ok(id) => id,
                     Err(slot) => {
                         let start = s.cache.mark();
-                        if tests {
+                        let mut done = !tests;
+                        if let (false, true, Some(kwm)) =
+                            (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
+                        {
+                            match (
+                                comb,
+                                s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
+                            ) {
+                                (Some(comb), Err(kslot)) => {
+                                    let kstart = s.kwc.mark();
+                                    m.scan_value_kw(
+                                        kwm,
+                                        comb,
+                                        v,
+                                        &mut s.vs,
+                                        s.cache.preds_mut(),
+                                        s.kwc.preds_mut(),
+                                    );
+                                    s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
+                                    kw_texts.push(v);
+                                    done = true;
+                                }
+                                (None, Err(_)) => long_seen += v.len() as u64,
+                                _ => {}
+                            }
+                        }
+                        if !done {
                             m.scan_value(v, &mut s.vs, s.cache.preds_mut());
                         }
                         s.cache.commit(slot, h, i as u32, start)
@@ -355,8 +495,14 @@ pub fn evaluate(
                     s.hits.set(p, row as usize);
                 }
             }
+            if long_seen > 0 {
+                if let Some(b) = cp.long_bytes.get(fi) {
+                    b.fetch_add(long_seen, Ordering::Relaxed);
+                }
+            }
+            let distinct = if is_kw { s.kwc.len() } else { s.cache.len() };
             if let Some(x) = s.ids.get_mut(fi) {
-                *x = (ids, s.cache.len());
+                *x = (ids, distinct);
             }
         } else if let Some(x) = s.ids.get_mut(fi) {
             x.0.clear();
@@ -580,3 +726,7 @@ impl CompiledPlan {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "eval_combined_tests.rs"]
+mod combined_tests;

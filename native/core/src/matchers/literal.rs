@@ -30,10 +30,13 @@ pub enum AcPat {
 pub struct AcSet {
     pub ac: AhoCorasick,
     pub pats: Vec<AcPat>,
+    /// Patterns from this index on belong to the keyword matcher (a
+    /// combined field + keyword automaton, `AcBuilder::combined`).
+    pub kw_from: usize,
 }
 
 /// Builder input for one casing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct AcBuilder {
     strings: Vec<String>,
     pats: Vec<AcPat>,
@@ -53,7 +56,23 @@ impl AcBuilder {
         self.strings.is_empty()
     }
 
+    /// The patterns of `field` followed by those of `kw`, for one automaton
+    /// that finds both in a single pass; returns the index where `kw`'s
+    /// patterns start (`AcSet::kw_from`).
+    pub fn combined(field: &AcBuilder, kw: &AcBuilder) -> (AcBuilder, usize) {
+        let mut b = field.clone();
+        b.strings.extend(kw.strings.iter().cloned());
+        b.pats.extend(kw.pats.iter().copied());
+        (b, field.len())
+    }
+
     pub fn build(self) -> Result<Option<AcSet>, String> {
+        let n = self.strings.len();
+        self.build_split(n)
+    }
+
+    /// Build with patterns from `kw_from` on reported as keyword hits.
+    pub fn build_split(self, kw_from: usize) -> Result<Option<AcSet>, String> {
         if self.strings.is_empty() {
             return Ok(None);
         }
@@ -73,6 +92,7 @@ impl AcBuilder {
         Ok(Some(AcSet {
             ac,
             pats: self.pats,
+            kw_from,
         }))
     }
 }
@@ -81,9 +101,22 @@ impl AcSet {
     /// Report every (pattern, anchored-ok) hit over `text`.
     #[inline]
     pub fn scan(&self, text: &str, mut on_pred: impl FnMut(u32), mut on_gate: impl FnMut(u32)) {
+        self.scan_split(text, |kw, hit| match (kw, hit) {
+            (false, AcHit::Pred(p)) => on_pred(p),
+            (false, AcHit::Gate(g)) => on_gate(g),
+            (true, _) => {}
+        });
+    }
+
+    /// Report every hit over `text` with whether it belongs to the keyword
+    /// part of a combined automaton.
+    #[inline]
+    pub fn scan_split(&self, text: &str, mut on_hit: impl FnMut(bool, AcHit)) {
         let len = text.len();
         for m in self.ac.find_overlapping_iter(text) {
-            match self.pats.get(m.pattern().as_usize()) {
+            let i = m.pattern().as_usize();
+            let kw = i >= self.kw_from;
+            match self.pats.get(i) {
                 Some(AcPat::Pred { pred, mode }) => {
                     let ok = match mode {
                         StringMode::Prefix => m.start() == 0,
@@ -92,14 +125,21 @@ impl AcSet {
                         StringMode::Exact => m.start() == 0 && m.end() == len,
                     };
                     if ok {
-                        on_pred(*pred);
+                        on_hit(kw, AcHit::Pred(*pred));
                     }
                 }
-                Some(AcPat::Gate { glob }) => on_gate(*glob),
+                Some(AcPat::Gate { glob }) => on_hit(kw, AcHit::Gate(*glob)),
                 None => {}
             }
         }
     }
+}
+
+/// One automaton hit: a predicate (anchors checked) or a glob gate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AcHit {
+    Pred(u32),
+    Gate(u32),
 }
 
 /// Exact-equality sets for one casing.

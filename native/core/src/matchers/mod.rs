@@ -20,7 +20,7 @@ use crate::bitset::HitSets;
 use crate::fold::{fold, fold_cow};
 use crate::plan::{Cmp, FieldId, PredField, Predicate, PredicateOp, StringMode, TimePart};
 use glob::GlobMatcher;
-use literal::{AcBuilder, AcPat, AcSet, ExactMap};
+use literal::{AcBuilder, AcHit, AcPat, AcSet, ExactMap};
 
 /// A predicate the engine could not compile; it never matches.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -98,7 +98,32 @@ pub enum ExpensiveKind {
 pub struct ValueScratch {
     fold: String,
     gates: Vec<u32>,
+    kw_gates: Vec<u32>,
     out: Vec<u32>,
+}
+
+/// A field's automata extended with the keyword matcher's patterns
+/// (`literal::AcBuilder::combined`): one pass over a value yields both the
+/// field's and the keyword predicates' automaton hits.
+#[derive(Debug, Default)]
+pub struct CombinedAc {
+    pub cs: Option<AcSet>,
+    pub ci: Option<AcSet>,
+}
+
+impl CombinedAc {
+    /// Build from the automaton sources of a field and of the keywords.
+    pub fn build(
+        field: &(AcBuilder, AcBuilder),
+        kw: &(AcBuilder, AcBuilder),
+    ) -> Result<Self, String> {
+        let (cs, cs_from) = AcBuilder::combined(&field.0, &kw.0);
+        let (ci, ci_from) = AcBuilder::combined(&field.1, &kw.1);
+        Ok(CombinedAc {
+            cs: cs.build_split(cs_from)?,
+            ci: ci.build_split(ci_from)?,
+        })
+    }
 }
 
 /// Builds one field's matcher; `finish` yields it.
@@ -240,6 +265,11 @@ impl FieldMatcherBuilder {
         }
     }
 
+    /// Copies of the automaton inputs (cased, folded), for `CombinedAc`.
+    pub fn ac_sources(&self) -> (AcBuilder, AcBuilder) {
+        (self.ac_cs.clone(), self.ac_ci.clone())
+    }
+
     pub fn finish(self) -> Result<FieldMatcher, String> {
         let mut m = self.m;
         m.stats.ac_patterns_cased = self.ac_cs.len();
@@ -268,10 +298,6 @@ impl FieldMatcher {
     pub fn scan_value(&self, s: &str, vs: &mut ValueScratch, out: &mut Vec<u32>) {
         let ValueScratch { fold, gates, .. } = vs;
         gates.clear();
-        if let Some(ps) = self.exact_cs.get(s) {
-            out.extend_from_slice(ps);
-        }
-        out.extend_from_slice(&self.any_value);
         if let Some(ac) = &self.ac_cs {
             ac.scan(s, |p| out.push(p), |g| gates.push(g));
         }
@@ -280,12 +306,67 @@ impl FieldMatcher {
         } else {
             s
         };
+        if let (true, Some(ac)) = (self.needs_fold, &self.ac_ci) {
+            ac.scan(folded, |p| out.push(p), |g| gates.push(g));
+        }
+        self.scan_rest(s, folded, gates, out);
+    }
+
+    /// `scan_value` for this field and for the keyword matcher `kw` at
+    /// once, with `comb` (this field's automata extended with `kw`'s
+    /// patterns) making a single automaton pass per casing. The field's
+    /// hits go to `out`, the keyword hits to `kw_out`.
+    #[inline]
+    pub fn scan_value_kw(
+        &self,
+        kw: &FieldMatcher,
+        comb: &CombinedAc,
+        s: &str,
+        vs: &mut ValueScratch,
+        out: &mut Vec<u32>,
+        kw_out: &mut Vec<u32>,
+    ) {
+        let ValueScratch {
+            fold,
+            gates,
+            kw_gates,
+            ..
+        } = vs;
+        gates.clear();
+        kw_gates.clear();
+        let mut route = |k: bool, h: AcHit| match (k, h) {
+            (false, AcHit::Pred(p)) => out.push(p),
+            (false, AcHit::Gate(g)) => gates.push(g),
+            (true, AcHit::Pred(p)) => kw_out.push(p),
+            (true, AcHit::Gate(g)) => kw_gates.push(g),
+        };
+        if let Some(ac) = &comb.cs {
+            ac.scan_split(s, &mut route);
+        }
+        let folded = if self.needs_fold || kw.needs_fold {
+            fold_cow(s, fold)
+        } else {
+            s
+        };
+        if let Some(ac) = &comb.ci {
+            ac.scan_split(folded, &mut route);
+        }
+        self.scan_rest(s, folded, gates, out);
+        kw.scan_rest(s, folded, kw_gates, kw_out);
+    }
+
+    /// Everything but the automata: exact sets, any-value, gated globs
+    /// (whose gates the automata found), numeric and CIDR tests. `folded` is
+    /// `s` folded when `needs_fold`.
+    #[inline]
+    fn scan_rest(&self, s: &str, folded: &str, gates: &mut Vec<u32>, out: &mut Vec<u32>) {
+        if let Some(ps) = self.exact_cs.get(s) {
+            out.extend_from_slice(ps);
+        }
+        out.extend_from_slice(&self.any_value);
         if self.needs_fold {
             if let Some(ps) = self.exact_ci.get(folded) {
                 out.extend_from_slice(ps);
-            }
-            if let Some(ac) = &self.ac_ci {
-                ac.scan(folded, |p| out.push(p), |g| gates.push(g));
             }
         }
         if !gates.is_empty() {
