@@ -139,7 +139,7 @@ async function runSigma(args: string[]): Promise<RunSummary> {
   clearTimeout(timer);
   const wallSeconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`sigma ${args.join(" ")} exited ${code}:\n${stderr}`);
-  const loaded = /loaded (\d+) rules.*?\((\d+) ms\)/.exec(stderr);
+  const loaded = /loaded (\d+) rules.*?\((\d+) ms(?:, cached plan)?\)/.exec(stderr);
   const summary = /events (\d+), matches (\d+).*?dead letters (\d+)/.exec(stderr);
   if (loaded === null || summary === null) throw new Error(`no summary in sigma's stderr:\n${stderr}`);
   return {

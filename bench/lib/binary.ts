@@ -37,7 +37,7 @@ export async function runBinary(rulePaths: string[], events: string, extra: stri
   const wallSeconds = (performance.now() - started) / 1000;
   try {
     if (code !== 0) throw new Error(`${BINARY} exited ${code}:\n${stderr.slice(-4000)}`);
-    const loaded = /loaded (\d+) rules, rejected (\d+) \((\d+) ms\)/.exec(stderr);
+    const loaded = /loaded (\d+) rules, rejected (\d+) \((\d+) ms(?:, cached plan)?\)/.exec(stderr);
     if (loaded === null) throw new Error(`no "loaded N rules" line in the binary's stderr:\n${stderr.slice(-4000)}`);
     const summary = JSON.parse(readFileSync(summaryPath, "utf8")) as RunSummary;
     return { summary, rules: Number(loaded[1]), rejected: Number(loaded[2]), loadSeconds: Number(loaded[3]) / 1000, wallSeconds };

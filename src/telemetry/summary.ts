@@ -3,6 +3,7 @@
  * per level and per rule. The CLI prints them at the end of every run.
  */
 
+import { readFileSync } from "node:fs";
 import type { EvalResult } from "../io/result.ts";
 
 export interface RunSummary {
@@ -19,6 +20,21 @@ export interface RunSummary {
   /** Per-batch latency from entering the engine to its result, in ms. */
   batchLatencyMs: { p50: number; p99: number; max: number };
   peakRssBytes: number;
+}
+
+/**
+ * The process's own peak resident set. On Linux this is VmHWM: getrusage's
+ * maxRSS survives execve, so a child of a large process would report its
+ * parent's size.
+ */
+function peakRss(): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync("/proc/self/status", "utf8"));
+    if (match !== null) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -80,7 +96,7 @@ export class SummaryCollector {
         const sorted = [...this.#latencies].sort((a, b) => a - b);
         return { p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] ?? 0 };
       })(),
-      peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      peakRssBytes: peakRss(),
     };
   }
 }
