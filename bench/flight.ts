@@ -155,7 +155,7 @@ async function main(): Promise<void> {
   const port0 = 40000 + Math.floor(Math.random() * 20000);
   let served: { child: ChildProcess; port: number };
   try {
-    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules], /"port":(\d+)|listening on (\d+)/, "flight server");
+    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules, "--out", "/dev/null"], /"port":(\d+)|listening on (\d+)/, "flight server");
   } catch (error) {
     console.log(`(b)/(c) skipped: ${(error as Error).message.split("\n")[0]}`);
     return;

@@ -106,11 +106,12 @@ export async function runCommand(options: Options): Promise<number> {
   const serving = options.has("flight-server");
   // With a Flight server the server is the input, unless --input names another one too.
   const inputKind = options.string("input") ?? (serving ? undefined : "json");
-  const outputKind = options.string("output") ?? "json";
+  // With a Flight server, matches go back to Flight clients; other outputs only when asked for.
+  const outputKind = options.string("output") ?? (serving ? undefined : "json");
   const source = inputKind === undefined ? undefined : sourceKind(inputKind);
-  const matchSink = sinkKind(outputKind);
+  const matchSink = outputKind === undefined ? undefined : sinkKind(outputKind);
   if (inputKind !== undefined && source === undefined) throw new UsageError(`unknown input ${inputKind}`);
-  if (matchSink === undefined) throw new UsageError(`unknown output ${outputKind}`);
+  if (outputKind !== undefined && matchSink === undefined) throw new UsageError(`unknown output ${outputKind}`);
 
   const settings = ruleSetOptions(options);
   const ruleSet = compileRuleSet(settings);
@@ -129,7 +130,7 @@ export async function runCommand(options: Options): Promise<number> {
     engine: ruleSet.engine,
     progress: (done, total) => progress.update(done, total, summary.events),
   };
-  const sinks: Sink[] = [matchSink.build(options, "matches", io)];
+  const sinks: Sink[] = matchSink === undefined ? [] : [matchSink.build(options, "matches", io)];
   // Dead letters go to every dead-letter output configured: a file, a Kafka topic, or both.
   for (const [flag, kind] of [["dead-letter", "json"], ["kafka-dead-letter-topic", "kafka"]] as const) {
     const deadLetterSink = options.has(flag) ? sinkKind(kind) : undefined;
@@ -149,7 +150,7 @@ export async function runCommand(options: Options): Promise<number> {
     });
     inputs.push(server);
     sinks.push(server.sink);
-    if (!quiet) console.error(`serving Arrow Flight on ${options.string("flight-server")} (port ${server.port})`);
+    if (!quiet) console.error(`serving Arrow Flight on ${options.string("flight-server")}, listening on ${server.port}`);
   }
   const input = mergeSources(inputs);
 
