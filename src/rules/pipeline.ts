@@ -135,9 +135,18 @@ export function routesLogsources(pipelines: Pipeline[]): boolean {
  * True when a routing transformation of `pipelines` covers the rule's
  * logsource. Under routing pipelines, a rule whose logsource none of them
  * covers sees no events: the pipelines cannot tell which events are its own.
+ * A rule naming only a product the pipelines route is covered without a
+ * condition of its own: it sees every event.
  */
 export function isRouted(rule: SigmaRule, pipelines: Pipeline[]): boolean {
-  return pipelines.some((p) => p.transformations.some((t) => isRouting(t) && gateOpen(t, rule)));
+  const { category, product, service } = rule.logsource;
+  // A product-wide rule (no category, no service) sees every event of a product the pipelines route.
+  const productWide = product !== null && category === null && service === null;
+  return pipelines.some((p) =>
+    p.transformations.some(
+      (t) => isRouting(t) && (gateOpen(t, rule) || (productWide && t.ruleConditions.some((c) => c.product === product))),
+    ),
+  );
 }
 
 /** Apply pipelines (sorted by priority, stable) to one rule; `ph` adds config placeholder values. */
