@@ -8,6 +8,7 @@ import type { Options } from "./args.ts";
 import { EXIT, ruleSetOptions } from "./options.ts";
 import { compileRuleSet } from "./ruleset.ts";
 import { explainPlan } from "../plan/explain.ts";
+import { explainPhysical, type PhysicalPlan } from "../plan/explain-physical.ts";
 
 export function explainCommand(options: Options): number {
   const set = compileRuleSet(ruleSetOptions(options));
@@ -18,7 +19,6 @@ export function explainCommand(options: Options): number {
   }
   console.log(explainPlan(set.build.logical));
   console.log("");
-  console.log("physical plan (engine):");
-  console.log(JSON.stringify(physical, null, 2));
+  console.log(explainPhysical(physical as PhysicalPlan));
   return EXIT.ok;
 }

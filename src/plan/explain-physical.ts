@@ -1,0 +1,67 @@
+/**
+ * The engine's physical plan as text, EXPLAIN style: one line per field
+ * matcher (its hash-set, automaton, glob, regex and other predicate counts),
+ * then the rule stages. The engine reports the plan as data
+ * (`Engine.explain()`); this module only prints it, one describer per node.
+ */
+
+export interface PhysicalField {
+  field: string;
+  exact: number;
+  prefix: number;
+  suffix: number;
+  contains: number;
+  acPatternsCased: number;
+  acPatternsFolded: number;
+  globGated: number;
+  globUngated: number;
+  regex: number;
+  numeric: number;
+  cidr: number;
+  exists: number;
+  null: number;
+  fieldref: number;
+  timepart: number;
+}
+
+export interface PhysicalPlan {
+  fields: PhysicalField[];
+  predicates: number;
+  rules: number;
+  rulesWithRequired: number;
+  rulesWithoutRequired: number;
+  sharedPredicates: number;
+  expensivePredicates: number;
+  correlations: number;
+}
+
+/** One field's matcher: only the parts it has. */
+export function describePhysicalField(f: PhysicalField): string {
+  const parts: string[] = [];
+  if (f.exact > 0) parts.push(`hash-set exact=${f.exact}`);
+  const automaton = f.acPatternsCased + f.acPatternsFolded;
+  if (automaton > 0) {
+    const kinds = [f.prefix > 0 ? `prefix=${f.prefix}` : "", f.suffix > 0 ? `suffix=${f.suffix}` : "", f.contains > 0 ? `contains=${f.contains}` : ""].filter(Boolean);
+    parts.push(`aho-corasick patterns=${automaton} (folded=${f.acPatternsFolded}, cased=${f.acPatternsCased}; ${kinds.join(", ")})`);
+  }
+  if (f.globGated + f.globUngated > 0) parts.push(`glob gated=${f.globGated} ungated=${f.globUngated}`);
+  for (const [name, count] of [["regex", f.regex], ["numeric", f.numeric], ["cidr", f.cidr], ["exists", f.exists], ["null", f.null], ["fieldref", f.fieldref], ["timepart", f.timepart]] as const) {
+    if (count > 0) parts.push(`${name}=${count}`);
+  }
+  const name = f.field === "*" ? "<keywords: every string value>" : f.field;
+  return `FieldMatcher ${name}: ${parts.join(", ") || "no predicates"}`;
+}
+
+export function describePhysicalStages(p: PhysicalPlan): string[] {
+  return [
+    `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch`,
+    `Stage 2  rule gating: ${p.rulesWithRequired} rules with required predicates (skipped in a batch where one has no hit), ${p.rulesWithoutRequired} without`,
+    `Stage 3  expensive predicates: ${p.expensivePredicates} (regex, ungated glob, fieldref, timepart), only on rows still live for a rule that uses them`,
+    `Stage 4  conditions: ${p.rules} rules resolved with row bitsets`,
+    `Stage 5  correlations: ${p.correlations}`,
+  ];
+}
+
+export function explainPhysical(p: PhysicalPlan): string {
+  return ["PhysicalPlan (engine)", ...describePhysicalStages(p).map((l) => `  ${l}`), "  Fields:", ...p.fields.map((f) => `    ${describePhysicalField(f)}`)].join("\n");
+}
