@@ -91,9 +91,18 @@ pub struct RenderedOutput {
     rendered: Option<Vec<u8>>,
 }
 
-fn render(renderer: &MatchRenderer, chunk: &[u8], output: &JsonEvalOutput, options: &Option<RenderOptionsJs>) -> Option<Vec<u8>> {
+fn render(
+    renderer: &MatchRenderer,
+    chunk: &[u8],
+    output: &JsonEvalOutput,
+    options: &Option<RenderOptionsJs>,
+) -> Option<Vec<u8>> {
     options.as_ref().map(|o| {
-        let source = LineSource { file: &o.file, first_line: o.first_line.max(0.0) as u64, detected: &o.detected };
+        let source = LineSource {
+            file: &o.file,
+            first_line: o.first_line.max(0.0) as u64,
+            detected: &o.detected,
+        };
         renderer.render(chunk, &output.line_offsets, &output.matches, &source)
     })
 }
@@ -148,7 +157,9 @@ impl Task for EvalJsonTask {
         let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
         let output = guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?
             .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        let rendered = guarded("render", || render(&self.renderer, chunk, &output, &self.render))?;
+        let rendered = guarded("render", || {
+            render(&self.renderer, chunk, &output, &self.render)
+        })?;
         Ok(RenderedOutput { output, rendered })
     }
 
@@ -193,7 +204,11 @@ impl NativeEngine {
     }
 
     #[napi(ts_return_type = "Promise<JsonOutputJs>")]
-    pub fn eval_json(&self, chunk: Buffer, render: Option<RenderOptionsJs>) -> AsyncTask<EvalJsonTask> {
+    pub fn eval_json(
+        &self,
+        chunk: Buffer,
+        render: Option<RenderOptionsJs>,
+    ) -> AsyncTask<EvalJsonTask> {
         let ticket = Some(self.engine.ticket());
         AsyncTask::new(EvalJsonTask {
             engine: Arc::clone(&self.engine),
@@ -209,7 +224,10 @@ impl NativeEngine {
         let bytes: &[u8] = &chunk;
         let output = guarded("evalJsonSync", || self.engine.eval_json(bytes))?
             .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        Ok(json_output(RenderedOutput { output, rendered: None }))
+        Ok(json_output(RenderedOutput {
+            output,
+            rendered: None,
+        }))
     }
 
     /// The oracle: parses the chunk with the engine's parser and evaluates it
@@ -222,14 +240,24 @@ impl NativeEngine {
         let plan = self.engine.plan();
         let matches = guarded("evalJsonReference", || {
             let index = FieldIndex::new(&plan.fields);
-            let keywords = plan.predicates.iter().any(|p| matches!(p.field, PredField::Keyword));
-            let limits = JsonLimits { max_event_bytes: plan.options.max_event_bytes, max_depth: plan.options.max_depth, keywords };
+            let keywords = plan
+                .predicates
+                .iter()
+                .any(|p| matches!(p.field, PredField::Keyword));
+            let limits = JsonLimits {
+                max_event_bytes: plan.options.max_event_bytes,
+                max_depth: plan.options.max_depth,
+                keywords,
+            };
             let mut batch = JsonBatch::default();
             JsonParser::default().parse_chunk(&index, limits, bytes, &mut batch);
             sigma_core::reference::evaluate(plan, &batch.view()).matches
         })?;
         let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
-        Ok(MatchOutputJs { match_rows: Uint32Array::new(match_rows), match_rules: Uint32Array::new(match_rules) })
+        Ok(MatchOutputJs {
+            match_rows: Uint32Array::new(match_rows),
+            match_rules: Uint32Array::new(match_rules),
+        })
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported

@@ -26,8 +26,21 @@ struct Header<'a> {
     tags: &'a [String],
 }
 
-fn header(id: &str, title: &str, level: Option<&str>, status: Option<&str>, tags: &[String]) -> String {
-    serde_json::to_string(&Header { id, title, level, status, tags }).unwrap_or_else(|_| "null".to_string())
+fn header(
+    id: &str,
+    title: &str,
+    level: Option<&str>,
+    status: Option<&str>,
+    tags: &[String],
+) -> String {
+    serde_json::to_string(&Header {
+        id,
+        title,
+        level,
+        status,
+        tags,
+    })
+    .unwrap_or_else(|_| "null".to_string())
 }
 
 /// Where a chunk's lines come from: the file name and the 1-based number of its first line.
@@ -40,19 +53,37 @@ pub struct LineSource<'a> {
 
 impl MatchRenderer {
     pub fn new(plan: &Plan) -> MatchRenderer {
-        let rules = plan
-            .rules
-            .iter()
-            .map(|r| header(&r.id, &r.title, r.level.as_deref(), r.status.as_deref(), &r.tags));
-        let correlations = plan
-            .correlations
-            .iter()
-            .map(|c| header(&c.id, &c.title, c.level.as_deref(), c.status.as_deref(), &c.tags));
-        MatchRenderer { headers: rules.chain(correlations).collect() }
+        let rules = plan.rules.iter().map(|r| {
+            header(
+                &r.id,
+                &r.title,
+                r.level.as_deref(),
+                r.status.as_deref(),
+                &r.tags,
+            )
+        });
+        let correlations = plan.correlations.iter().map(|c| {
+            header(
+                &c.id,
+                &c.title,
+                c.level.as_deref(),
+                c.status.as_deref(),
+                &c.tags,
+            )
+        });
+        MatchRenderer {
+            headers: rules.chain(correlations).collect(),
+        }
     }
 
     /// Renders one record per `(row, rule)` of `matches`; rows index `line_offsets`.
-    pub fn render(&self, chunk: &[u8], line_offsets: &[u32], matches: &[(u32, u32)], source: &LineSource<'_>) -> Vec<u8> {
+    pub fn render(
+        &self,
+        chunk: &[u8],
+        line_offsets: &[u32],
+        matches: &[(u32, u32)],
+        source: &LineSource<'_>,
+    ) -> Vec<u8> {
         let file = serde_json::to_string(source.file).unwrap_or_else(|_| "\"\"".to_string());
         let mut out = Vec::with_capacity(matches.len() * 512);
         let mut digits = itoa::Buffer::new();
@@ -119,7 +150,11 @@ mod tests {
         let renderer = MatchRenderer::new(&plan());
         let chunk = b"{\"a\":1}\r\n\n  {\"a\":\"x\"}  \n";
         let offsets = [0u32, 9, 10, 24];
-        let source = LineSource { file: "f\"1.ndjson", first_line: 41, detected: "2026-01-01T00:00:00.000Z" };
+        let source = LineSource {
+            file: "f\"1.ndjson",
+            first_line: 41,
+            detected: "2026-01-01T00:00:00.000Z",
+        };
         let out = renderer.render(chunk, &offsets, &[(0, 0), (2, 0), (5, 0), (0, 9)], &source);
         let text = String::from_utf8(out).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
