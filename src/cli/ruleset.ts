@@ -40,6 +40,11 @@ export interface CompiledRuleSet {
   cached: boolean;
 }
 
+/** Names a rule the same way in the plan and in the loaded rules (plan ids of id-less rules are synthetic). */
+function ruleKey(rule: { path: string; title: string }): string {
+  return `${rule.path}\u0000${rule.title}`;
+}
+
 function predicatesOf(expr: Expr, out: Set<number>): void {
   if ("pred" in expr) out.add(expr.pred);
   else if ("and" in expr) for (const e of expr.and) predicatesOf(e, out);
@@ -97,17 +102,17 @@ function compileFromSources(options: RuleSetOptions, started: number): CompiledR
     }
     // Map refused predicates to the rules that use them, reject those, plan again.
     const reasons = new Map(errors.map((e) => [e.predicate, e.message]));
-    const refusedPaths = new Map<string, string>();
+    const refused = new Map<string, string>();
     build.plan.rules.forEach((rule) => {
       const used = new Set<number>();
       predicatesOf(rule.condition, used);
       for (const p of used) {
         const reason = reasons.get(p);
-        if (reason !== undefined) refusedPaths.set(`${rule.path}\u0000${rule.id}`, reason);
+        if (reason !== undefined) refused.set(ruleKey(rule), reason);
       }
     });
     rules = rules.filter((r) => {
-      const reason = refusedPaths.get(`${r.path}\u0000${r.id ?? build.plan.rules.find((p) => p.path === r.path && p.title === r.title)?.id}`);
+      const reason = refused.get(ruleKey(r));
       if (reason === undefined) return true;
       rejected.push({ path: r.path, id: r.id, title: r.title, code: "regex", message: reason });
       return false;

@@ -6,7 +6,19 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
-const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+/// The FxHash multiplier; also the seed of the other hashes in the crate.
+pub const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+/// The first (up to) 8 bytes of `b` as a little-endian word, zero-padded.
+#[inline]
+pub fn load_le(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    let n = b.len().min(8);
+    if let (Some(d), Some(s)) = (w.get_mut(..n), b.get(..n)) {
+        d.copy_from_slice(s);
+    }
+    u64::from_le_bytes(w)
+}
 
 #[derive(Default, Clone, Copy)]
 pub struct FxHasher {

@@ -16,7 +16,7 @@
 //! are not valid either. Never panics on any input.
 
 use crate::bitset::Bitset;
-use crate::hash::FxHashMap;
+use crate::hash::{load_le, FxHashMap};
 use crate::plan::FieldId;
 use crate::text::{write_f64, write_i64, write_u64, BatchView, TextColumn};
 use simd_json::{Buffers, Node, StaticNode, Tape};
@@ -54,16 +54,6 @@ pub struct FieldIndex {
     /// Index into `keys` + 1; 0 is empty. Length is a power of two.
     slots: Vec<u32>,
     nfields: usize,
-}
-
-#[inline]
-fn load_le(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    if let (Some(d), Some(s)) = (w.get_mut(..n), b.get(..n)) {
-        d.copy_from_slice(s);
-    }
-    u64::from_le_bytes(w)
 }
 
 #[inline]

@@ -11,7 +11,7 @@
 //! quadratic time. Entry ids double as distinct-value ids, which the
 //! evaluator uses to memoise expensive predicates per distinct value.
 
-use crate::hash::FxHasher;
+use crate::hash::{load_le, FxHasher, SEED as K};
 use std::hash::Hasher;
 
 /// Slots looked at before giving up on caching a value.
@@ -40,18 +40,6 @@ pub struct ValueCache {
     preds: Vec<u32>,
 }
 
-const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
-
-#[inline]
-fn word(b: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    let n = b.len().min(8);
-    if let (Some(d), Some(s)) = (w.get_mut(..n), b.get(..n)) {
-        d.copy_from_slice(s);
-    }
-    u64::from_le_bytes(w)
-}
-
 /// The hash of a value's text: FxHash-style multiply-rotate over four
 /// independent 8-byte lanes (32 bytes per step, so long values such as
 /// command lines and call traces hash at memory speed), then folded with
@@ -64,7 +52,7 @@ pub fn hash_value(v: &str) -> u64 {
     let mut chunks = b.chunks_exact(32);
     for c in &mut chunks {
         for (i, x) in l.iter_mut().enumerate() {
-            let w = c.get(i * 8..i * 8 + 8).map_or(0, word);
+            let w = c.get(i * 8..i * 8 + 8).map_or(0, load_le);
             *x = (x.rotate_left(5) ^ w).wrapping_mul(K);
         }
     }
