@@ -3,14 +3,15 @@
 //! (a) every field's combined cheap matcher once per DISTINCT value of its
 //!     column (`matchers::dedup`), scattering the value's predicate hits to
 //!     every row holding it (exists/null from column presence);
-//! (b) per rule, its required predicates (cheap positive conjuncts of the
-//!     top-level AND): a rule with a required predicate that has no hit is
-//!     skipped; otherwise its live rows = valid ∧ all required hits;
+//! (b) candidate rules: only those triggered by a predicate that hit in
+//!     the batch (plus the few without a trigger, `rules.rs`); a candidate
+//!     with a required predicate that has no hit, or whose cheap predicates
+//!     all missed when that makes it false, is dropped; otherwise its live
+//!     rows = valid ∧ all required hits ∧ some trigger hit;
 //! (c) expensive predicates (regex, ungated glob, fieldref, timepart) only on
 //!     rows live for at least one rule using them, memoised per distinct
-//!     value; a rule whose condition is false when all its (cheap)
-//!     predicates are false is skipped when none of them hit;
-//! (d) rule conditions with bitwise ops (`not` within valid rows).
+//!     value;
+//! (d) live rules' conditions with bitwise ops (`not` within valid rows).
 //! Correctness of (c): a rule's result is false outside its live rows, and
 //! inside them every expensive predicate it uses was evaluated. Output pairs
 //! are sorted by (row, rule); rules with `emit: false` go to a separate list.
@@ -25,9 +26,12 @@ use crate::matchers::{
 };
 use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
+use rules::{collect_preds, CompiledRule};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
+
+mod rules;
 
 /// Values at least this long are scanned with their field's combined
 /// field + keyword automaton, so their keyword hits come from the same
@@ -39,27 +43,6 @@ const COMBINED_MIN_LEN: usize = 128;
 /// building a DFA costs about as much as scanning that many bytes twice),
 /// so fields that rarely hold long text never pay for one.
 const COMBINE_BYTES_PER_PATTERN: u64 = 8 << 10;
-
-struct CompiledRule {
-    required: Vec<u32>,
-    /// When the condition is false with every predicate false and all its
-    /// predicates are cheap: those predicates. A rule none of whose
-    /// predicates hit in a batch is skipped without evaluating it.
-    any_of: Option<Vec<u32>>,
-    expr: Expr,
-    emit: bool,
-}
-
-/// The condition's value when every predicate is false.
-fn all_false_value(e: &Expr) -> bool {
-    match e {
-        Expr::Pred(_) => false,
-        Expr::Const(b) => *b,
-        Expr::Not(c) => !all_false_value(c),
-        Expr::And(v) => v.iter().all(all_false_value),
-        Expr::Or(v) => v.iter().any(all_false_value),
-    }
-}
 
 /// The immutable, shareable compiled form of a plan.
 pub struct CompiledPlan {
@@ -76,6 +59,10 @@ pub struct CompiledPlan {
     /// Per entry of `fields`: some expensive predicate reads the field.
     field_ids_needed: Vec<bool>,
     rules: Vec<CompiledRule>,
+    /// Per predicate: the rules it triggers (see `rules::CompiledRule`).
+    trigger_rules: Vec<Vec<u32>>,
+    /// Rules without a trigger: candidates in every batch.
+    untriggered: Vec<u32>,
     /// Index in `fields` of the keyword matcher.
     kw_slot: Option<usize>,
     /// Per entry of `fields`: its automaton inputs (cased, folded).
@@ -91,23 +78,6 @@ pub struct CompiledPlan {
     combine_after: Vec<u64>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
-}
-
-fn collect_preds(e: &Expr, out: &mut Vec<u32>) {
-    match e {
-        Expr::Pred(p) => out.push(*p),
-        Expr::And(v) | Expr::Or(v) => v.iter().for_each(|c| collect_preds(c, out)),
-        Expr::Not(c) => collect_preds(c, out),
-        Expr::Const(_) => {}
-    }
-}
-
-fn collect_required(e: &Expr, cheap: &[bool], out: &mut Vec<u32>) {
-    match e {
-        Expr::Pred(p) if cheap.get(*p as usize).copied().unwrap_or(false) => out.push(*p),
-        Expr::And(v) => v.iter().for_each(|c| collect_required(c, cheap, out)),
-        _ => {}
-    }
 }
 
 impl CompiledPlan {
@@ -173,30 +143,26 @@ impl CompiledPlan {
                 }),
             }
         }
-        let rules = plan
+        let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
+        let rules: Vec<CompiledRule> = plan
             .rules
             .iter()
-            .map(|r| {
-                let mut required = Vec::new();
-                collect_required(&r.condition, &cheap, &mut required);
-                required.sort_unstable();
-                required.dedup();
-                let mut ps = Vec::new();
-                collect_preds(&r.condition, &mut ps);
-                ps.sort_unstable();
-                ps.dedup();
-                let all_cheap = ps
-                    .iter()
-                    .all(|&p| cheap.get(p as usize).copied().unwrap_or(false));
-                let any_of = (all_cheap && !all_false_value(&r.condition)).then_some(ps);
-                CompiledRule {
-                    required,
-                    any_of,
-                    expr: r.condition.clone(),
-                    emit: r.emit,
-                }
-            })
+            .map(|r| CompiledRule::new(&r.condition, r.emit, &cheap, &cost))
             .collect();
+        let mut trigger_rules: Vec<Vec<u32>> = vec![Vec::new(); npreds];
+        let mut untriggered = Vec::new();
+        for (ri, r) in rules.iter().enumerate() {
+            match &r.trigger {
+                None => untriggered.push(ri as u32),
+                Some(ps) => {
+                    for &p in ps {
+                        if let Some(v) = trigger_rules.get_mut(p as usize) {
+                            v.push(ri as u32);
+                        }
+                    }
+                }
+            }
+        }
         let expensive_rules = expensive
             .iter()
             .map(|e: &Expensive| pred_rules.get(e.pred as usize).cloned().unwrap_or_default())
@@ -232,6 +198,8 @@ impl CompiledPlan {
                 expensive_slot,
                 field_ids_needed,
                 rules,
+                trigger_rules,
+                untriggered,
                 kw_slot,
                 ac_src,
                 combined,
@@ -271,6 +239,11 @@ pub struct EvalScratch {
     ids: Vec<(Vec<u32>, usize)>,
     /// Per distinct value: 0 = not evaluated, 1 = no match, 2 = match.
     memo: Vec<u8>,
+    /// This batch's candidate rules, ascending; after (b) only the live ones.
+    cands: Vec<u32>,
+    /// Per rule: the `epoch` of the batch that last made it a candidate.
+    rule_seen: Vec<u32>,
+    epoch: u32,
 }
 
 const NO_ID: u32 = u32::MAX;
@@ -526,10 +499,36 @@ pub fn evaluate(
     }
     let t1 = std::time::Instant::now();
 
-    // (b) required predicates → live rows per rule.
+    // (b) candidate rules: those a predicate hit in this batch triggers,
+    // and those without a trigger; live rows = valid ∧ required hits ∧
+    // some trigger hit.
     s.live.resize_with(cp.rules.len(), || None);
-    for (r, rule) in cp.rules.iter().enumerate() {
-        let Some(slot) = s.live.get_mut(r) else {
+    s.rule_seen.resize(cp.rules.len(), 0);
+    s.epoch = s.epoch.wrapping_add(1);
+    if s.epoch == 0 {
+        s.rule_seen.iter_mut().for_each(|x| *x = 0);
+        s.epoch = 1;
+    }
+    s.cands.clear();
+    s.cands.extend_from_slice(&cp.untriggered);
+    for &p in s.hits.touched() {
+        for &r in cp.trigger_rules.get(p as usize).map_or(&[][..], |v| v) {
+            if let Some(seen) = s.rule_seen.get_mut(r as usize) {
+                if *seen != s.epoch {
+                    *seen = s.epoch;
+                    s.cands.push(r);
+                }
+            }
+        }
+    }
+    s.cands.sort_unstable();
+    let mut kept = 0;
+    for ci in 0..s.cands.len() {
+        let Some(&r) = s.cands.get(ci) else {
+            continue;
+        };
+        let (Some(rule), Some(slot)) = (cp.rules.get(r as usize), s.live.get_mut(r as usize))
+        else {
             continue;
         };
         if let Some(ps) = &rule.any_of {
@@ -549,12 +548,26 @@ pub fn evaluate(
                 }
             }
         }
+        if let (true, Some(ts)) = (alive, &rule.trigger) {
+            s.tmp.reset(rows);
+            for &p in ts {
+                if let Some(b) = s.hits.get(p) {
+                    s.tmp.or_with(b);
+                }
+            }
+            live.and_with(&s.tmp);
+        }
         if alive && live.any() {
             *slot = Some(live);
+            if let Some(c) = s.cands.get_mut(kept) {
+                *c = r;
+            }
+            kept += 1;
         } else {
             s.pool.push(live);
         }
     }
+    s.cands.truncate(kept);
     let t2 = std::time::Instant::now();
 
     // (c) expensive predicates on candidate rows.
@@ -645,8 +658,9 @@ pub fn evaluate(
     // (d) conditions.
     let mut res = EvalResult::default();
     let mut out = s.pool.pop().unwrap_or_default();
-    for (r, rule) in cp.rules.iter().enumerate() {
-        let Some(Some(live)) = s.live.get(r) else {
+    for &r in &s.cands {
+        let (Some(rule), Some(Some(live))) = (cp.rules.get(r as usize), s.live.get(r as usize))
+        else {
             continue;
         };
         eval_expr(&rule.expr, &mut out, &s.hits, valid, &mut s.pool, rows);
@@ -656,12 +670,12 @@ pub fn evaluate(
         } else {
             &mut res.hidden
         };
-        list.extend(out.iter_ones().map(|row| (row as u32, r as u32)));
+        list.extend(out.iter_ones().map(|row| (row as u32, r)));
     }
     s.pool.push(out);
     // Return live bitsets to the pool for the next batch.
-    for slot in s.live.iter_mut() {
-        if let Some(b) = slot.take() {
+    for &r in &s.cands {
+        if let Some(b) = s.live.get_mut(r as usize).and_then(Option::take) {
             s.pool.push(b);
         }
     }
@@ -728,5 +742,4 @@ impl CompiledPlan {
 }
 
 #[cfg(test)]
-#[path = "eval_combined_tests.rs"]
 mod combined_tests;
