@@ -44,8 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         std::process::exit(2);
     };
     let threads: u32 = args.get(3).and_then(|t| t.parse().ok()).unwrap_or(1);
-    let mut plan_json = std::fs::read_to_string(plan_path)?;
-    plan_json = plan_json.replace("\"threads\":1", &format!("\"threads\":{threads}"));
+    let plan_json = std::fs::read_to_string(plan_path)?;
     let data = std::fs::read(events_path)?;
     let chunk_kb: usize = std::env::var("CHUNK_KB")
         .ok()
@@ -55,7 +54,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mb = data.len() as f64 / 1e6;
 
     let t = Instant::now();
-    let (mut engine, errors) = Engine::compile(&plan_json)?;
+    let mut plan = Plan::from_json(&plan_json)?;
+    plan.options.threads = threads;
+    let (mut engine, errors) = Engine::from_plan(plan);
     if let Some(kb) = std::env::var("SUB_KB")
         .ok()
         .and_then(|k| k.parse::<usize>().ok())
@@ -68,7 +69,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         engine.plan().rules.len(),
         errors.len()
     );
-    let plan = Plan::from_json(&plan_json)?;
+    let mut automata: Vec<_> = engine
+        .explain()
+        .fields
+        .into_iter()
+        .map(|f| (f.counts.automaton_bytes, f.field))
+        .collect();
+    automata.sort_unstable_by(|a, b| b.cmp(a));
+    let total: usize = automata.iter().map(|a| a.0).sum();
+    println!("automata: {:.1} MiB; largest:", total as f64 / 1048576.0);
+    for (bytes, field) in automata.iter().take(8) {
+        println!("  {field}: {:.1} MiB", *bytes as f64 / 1048576.0);
+    }
+    let plan = engine.plan().clone();
     // `NO_FIELDS`: parse-only with no referenced field (pure scan cost).
     let idx = if std::env::var_os("NO_FIELDS").is_some() {
         FieldIndex::new(&[])

@@ -68,6 +68,8 @@ pub struct FieldMatcherStats {
     pub null: usize,
     pub fieldref: usize,
     pub timepart: usize,
+    /// Heap bytes of the field's automata.
+    pub automaton_bytes: usize,
 }
 
 /// An expensive predicate, run on candidate rows only.
@@ -276,6 +278,11 @@ impl FieldMatcherBuilder {
         m.stats.ac_patterns_folded = self.ac_ci.len();
         m.ac_cs = self.ac_cs.build()?;
         m.ac_ci = self.ac_ci.build()?;
+        m.stats.automaton_bytes = [&m.ac_cs, &m.ac_ci]
+            .into_iter()
+            .flatten()
+            .map(|a| a.ac.memory_usage())
+            .sum();
         Ok(m)
     }
 }
