@@ -1,17 +1,22 @@
 //! Literal string predicates of one field, combined: `exact` via hash maps
 //! (folded text → predicates for case-insensitive ones, raw text for cased),
-//! `prefix`/`suffix`/`contains` via one Aho-Corasick automaton per casing
-//! (standard semantics, overlapping search; the case-insensitive automaton
-//! runs over the folded value), with anchors checked from match positions.
-//! The automata also carry glob "gate" literals. Empty patterns never enter
-//! an automaton: prefix/suffix/contains "" match every value (`any_value`).
+//! `prefix`/`suffix`/`contains` via one multi-substring scanner per casing
+//! (every occurrence; the case-insensitive one runs over the folded
+//! value), with anchors checked from match positions. The scanner is an
+//! Aho-Corasick DFA for small pattern sets, whose tables stay in cache and
+//! walk long texts fastest, and `substring::SubstringSet` for large ones,
+//! whose DFA would take tens of megabytes and seconds to build.
+//! The scanners also carry glob "gate" literals. Empty patterns never enter
+//! a scanner: prefix/suffix/contains "" match every value (`any_value`).
 
+use super::substring::SubstringSet;
 use crate::hash::FxHashMap;
 use crate::plan::StringMode;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 
-/// Above this many pattern bytes per automaton, use the contiguous NFA.
-const DFA_MAX_PATTERN_BYTES: usize = 200_000;
+/// Pattern sets up to this many bytes get a DFA (about 3 MB of table at
+/// this size); larger ones the windowed substring scanner.
+const DFA_MAX_PATTERN_BYTES: usize = 8 << 10;
 
 /// What an automaton pattern stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,11 +33,17 @@ pub enum AcPat {
 
 #[derive(Debug, Clone)]
 pub struct AcSet {
-    pub ac: AhoCorasick,
+    scanner: Scanner,
     pub pats: Vec<AcPat>,
     /// Patterns from this index on belong to the keyword matcher (a
     /// combined field + keyword automaton, `AcBuilder::combined`).
     pub kw_from: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Scanner {
+    Dfa(AhoCorasick),
+    Windows(SubstringSet),
 }
 
 /// Builder input for one casing.
@@ -76,21 +87,19 @@ impl AcBuilder {
         if self.strings.is_empty() {
             return Ok(None);
         }
-        // A full DFA scans fastest; its memory grows with the total pattern
-        // length, so very large sets fall back to the contiguous NFA.
         let total: usize = self.strings.iter().map(String::len).sum();
-        let kind = if total <= DFA_MAX_PATTERN_BYTES {
-            AhoCorasickKind::DFA
+        let scanner = if total <= DFA_MAX_PATTERN_BYTES {
+            let dfa = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&self.strings)
+                .map_err(|e| e.to_string())?;
+            Scanner::Dfa(dfa)
         } else {
-            AhoCorasickKind::ContiguousNFA
+            Scanner::Windows(SubstringSet::new(&self.strings))
         };
-        let ac = AhoCorasickBuilder::new()
-            .match_kind(MatchKind::Standard)
-            .kind(Some(kind))
-            .build(&self.strings)
-            .map_err(|e| e.to_string())?;
         Ok(Some(AcSet {
-            ac,
+            scanner,
             pats: self.pats,
             kw_from,
         }))
@@ -98,6 +107,29 @@ impl AcBuilder {
 }
 
 impl AcSet {
+    /// Heap bytes of the scanner.
+    pub fn memory_usage(&self) -> usize {
+        match &self.scanner {
+            Scanner::Dfa(d) => d.memory_usage(),
+            Scanner::Windows(w) => w.memory_usage(),
+        }
+    }
+
+    /// Every occurrence as (pattern, start, end).
+    #[inline]
+    fn occurrences(&self, text: &str, mut on: impl FnMut(usize, usize, usize)) {
+        match &self.scanner {
+            Scanner::Dfa(d) => {
+                for m in d.find_overlapping_iter(text) {
+                    on(m.pattern().as_usize(), m.start(), m.end());
+                }
+            }
+            Scanner::Windows(w) => w.scan(text.as_bytes(), |p, start| {
+                on(p as usize, start, start + w.pattern_len(p));
+            }),
+        }
+    }
+
     /// Report every (pattern, anchored-ok) hit over `text`.
     #[inline]
     pub fn scan(&self, text: &str, mut on_pred: impl FnMut(u32), mut on_gate: impl FnMut(u32)) {
@@ -113,16 +145,15 @@ impl AcSet {
     #[inline]
     pub fn scan_split(&self, text: &str, mut on_hit: impl FnMut(bool, AcHit)) {
         let len = text.len();
-        for m in self.ac.find_overlapping_iter(text) {
-            let i = m.pattern().as_usize();
+        self.occurrences(text, |i, start, end| {
             let kw = i >= self.kw_from;
             match self.pats.get(i) {
                 Some(AcPat::Pred { pred, mode }) => {
                     let ok = match mode {
-                        StringMode::Prefix => m.start() == 0,
-                        StringMode::Suffix => m.end() == len,
+                        StringMode::Prefix => start == 0,
+                        StringMode::Suffix => end == len,
                         StringMode::Contains => true,
-                        StringMode::Exact => m.start() == 0 && m.end() == len,
+                        StringMode::Exact => start == 0 && end == len,
                     };
                     if ok {
                         on_hit(kw, AcHit::Pred(*pred));
@@ -131,7 +162,7 @@ impl AcSet {
                 Some(AcPat::Gate { glob }) => on_hit(kw, AcHit::Gate(*glob)),
                 None => {}
             }
-        }
+        });
     }
 }
 

@@ -14,6 +14,7 @@ pub mod glob;
 pub mod literal;
 pub mod numeric;
 pub mod regex;
+pub mod substring;
 pub mod timepart;
 
 use crate::bitset::HitSets;
@@ -281,7 +282,7 @@ impl FieldMatcherBuilder {
         m.stats.automaton_bytes = [&m.ac_cs, &m.ac_ci]
             .into_iter()
             .flatten()
-            .map(|a| a.ac.memory_usage())
+            .map(AcSet::memory_usage)
             .sum();
         Ok(m)
     }
