@@ -7,13 +7,16 @@
 //! Boolean, Dictionary<int, any supported>, and List/LargeList of those
 //! (multi-valued). Nulls are absent values. Keyword values of an Arrow batch
 //! are every string value of every column (strings only, as on the JSON path).
-//! Arrays are fully validated before reading, so malformed FFI input gives an
-//! error value instead of a panic.
+//! Batches are valid by the time they get here: arrow-rs's safe
+//! constructors validate, and the binding runs `validate_full` on every
+//! C Data import (validating again here cost 10% of the Arrow path). Reads
+//! are bounds-checked all the same, so no input can make them panic.
 
+use crate::hash::FxHashMap;
 use crate::text::{write_f64, write_i64, write_u64, TextColumn};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, RecordBatch, StructArray};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch, StructArray};
 use arrow_schema::DataType;
 
 /// One way a field is reached: the leaf array plus struct ancestors whose
@@ -50,13 +53,59 @@ fn resolve_in(
     }
 }
 
-/// Find every array that holds `path` in `batch`.
-fn resolve(batch: &RecordBatch, path: &str) -> Vec<Resolved> {
-    let schema = batch.schema();
-    let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-    let mut out = Vec::new();
-    resolve_in(&names, batch.columns(), path, &mut Vec::new(), &mut out);
-    out
+/// Top-level column positions by name (names may repeat), built once per
+/// batch so that resolving a field costs a few lookups, not a schema scan.
+pub struct ColumnIndex<'b> {
+    by_name: FxHashMap<&'b str, Vec<usize>>,
+}
+
+impl<'b> ColumnIndex<'b> {
+    pub fn new(batch: &'b RecordBatch) -> ColumnIndex<'b> {
+        let mut by_name: FxHashMap<&'b str, Vec<usize>> = FxHashMap::default();
+        for (i, f) in batch.schema_ref().fields().iter().enumerate() {
+            by_name.entry(f.name().as_str()).or_default().push(i);
+        }
+        ColumnIndex { by_name }
+    }
+
+    fn get(&self, name: &str) -> &[usize] {
+        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// Find every array that holds `path` in `batch`, in column order: the
+/// column named `path`, and struct columns named by a dotted prefix of it.
+fn resolve(batch: &RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Resolved> {
+    let mut found: Vec<(usize, Vec<Resolved>)> = Vec::new();
+    for &i in index.get(path) {
+        if let Some(col) = batch.columns().get(i) {
+            let leaf = Resolved {
+                leaf: col.clone(),
+                ancestors: Vec::new(),
+            };
+            found.push((i, vec![leaf]));
+        }
+    }
+    for (dot, _) in path.match_indices('.') {
+        let (prefix, rest) = (&path[..dot], &path[dot + 1..]);
+        for &i in index.get(prefix) {
+            let Some(col) = batch.columns().get(i) else {
+                continue;
+            };
+            let Some(st) = col.as_struct_opt() else {
+                continue;
+            };
+            let DataType::Struct(fs) = st.data_type() else {
+                continue;
+            };
+            let names: Vec<&str> = fs.iter().map(|f| f.name().as_str()).collect();
+            let mut out = Vec::new();
+            resolve_in(&names, st.columns(), rest, &mut vec![col.clone()], &mut out);
+            found.push((i, out));
+        }
+    }
+    found.sort_by_key(|f| f.0);
+    found.into_iter().flat_map(|f| f.1).collect()
 }
 
 fn check_type(dt: &DataType) -> Result<(), String> {
@@ -82,170 +131,295 @@ fn check_type(dt: &DataType) -> Result<(), String> {
     }
 }
 
-/// The dictionary key at `i` as an index (None for null or negative keys).
-fn dict_key(keys: &dyn Array, i: usize) -> Option<usize> {
-    if i >= keys.len() || keys.is_null(i) {
-        return None;
-    }
-    let k: i128 = match keys.data_type() {
-        DataType::Int8 => keys.as_primitive::<Int8Type>().value(i).into(),
-        DataType::Int16 => keys.as_primitive::<Int16Type>().value(i).into(),
-        DataType::Int32 => keys.as_primitive::<Int32Type>().value(i).into(),
-        DataType::Int64 => keys.as_primitive::<Int64Type>().value(i).into(),
-        DataType::UInt8 => keys.as_primitive::<UInt8Type>().value(i).into(),
-        DataType::UInt16 => keys.as_primitive::<UInt16Type>().value(i).into(),
-        DataType::UInt32 => keys.as_primitive::<UInt32Type>().value(i).into(),
-        DataType::UInt64 => keys.as_primitive::<UInt64Type>().value(i).into(),
-        _ => return None,
-    };
-    usize::try_from(k).ok()
+/// Values gathered column by column, then emitted in row order: reading
+/// one typed array at a time keeps type dispatch and null tests out of the
+/// per-value loop (a batch can carry hundreds of mostly-null columns).
+#[derive(Debug, Default)]
+pub struct Gather {
+    text: String,
+    /// (row, start, end) into `text`, in gathering order.
+    spans: Vec<(u32, u32, u32)>,
+    /// Rows holding a list (present even when it is empty).
+    list_rows: Vec<u32>,
+    /// Reused buffers: `spans` in row order, per-row counts, top-level
+    /// element lists.
+    sorted: Vec<(u32, u32, u32)>,
+    counts: Vec<u32>,
+    top: Elems,
 }
 
-/// Push element `i` of `arr` (any supported type) as values of `row`.
-fn push_element(arr: &dyn Array, i: usize, row: u32, out: &mut TextColumn) {
-    if i >= arr.len() || arr.is_null(i) {
+impl Gather {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.spans.clear();
+        self.list_rows.clear();
+    }
+
+    #[inline]
+    fn push_str(&mut self, row: u32, s: &str) {
+        let start = self.text.len() as u32;
+        self.text.push_str(s);
+        self.spans.push((row, start, self.text.len() as u32));
+    }
+
+    #[inline]
+    fn push_with(&mut self, row: u32, f: impl FnOnce(&mut String)) {
+        let start = self.text.len() as u32;
+        f(&mut self.text);
+        self.spans.push((row, start, self.text.len() as u32));
+    }
+
+    /// Write the gathered values into `out` (reset for `rows` rows) in row
+    /// order; values of one row keep their gathering order.
+    fn emit(&mut self, rows: usize, out: &mut TextColumn) {
+        out.reset(rows);
+        let in_order = self.spans.windows(2).all(|w| w[0].0 <= w[1].0);
+        let spans = if in_order {
+            &self.spans
+        } else {
+            // Counting sort by row (stable): O(values + rows).
+            self.counts.clear();
+            self.counts.resize(rows + 1, 0);
+            for &(row, _, _) in &self.spans {
+                if let Some(c) = self.counts.get_mut(row as usize + 1) {
+                    *c += 1;
+                }
+            }
+            for i in 1..self.counts.len() {
+                self.counts[i] += self.counts[i - 1];
+            }
+            self.sorted.clear();
+            self.sorted.resize(self.spans.len(), (0, 0, 0));
+            for &span in &self.spans {
+                if let Some(next) = self.counts.get_mut(span.0 as usize) {
+                    if let Some(slot) = self.sorted.get_mut(*next as usize) {
+                        *slot = span;
+                    }
+                    *next += 1;
+                }
+            }
+            &self.sorted
+        };
+        for &(row, a, b) in spans {
+            if let Some(v) = self.text.get(a as usize..b as usize) {
+                out.push(row, v);
+            }
+        }
+        if !self.list_rows.is_empty() {
+            out.mark_multi();
+            for &row in &self.list_rows {
+                out.mark_present(row);
+            }
+        }
+    }
+}
+
+/// (element index, row) pairs: which elements of an array to read, and
+/// the batch row each belongs to.
+type Elems = Vec<(u32, u32)>;
+
+/// `elems` without the elements that are null in, or past the end of, `arr`
+/// (indices come from validated offsets and keys; the bound keeps every
+/// read below panic-free regardless).
+fn valid_elems<'e>(
+    arr: &dyn Array,
+    elems: &'e [(u32, u32)],
+) -> impl Iterator<Item = (usize, u32)> + 'e {
+    let nulls = arr.nulls().cloned();
+    let len = arr.len();
+    elems
+        .iter()
+        .map(|&(i, row)| (i as usize, row))
+        .filter(move |&(i, _)| i < len && nulls.as_ref().is_none_or(|n| n.is_valid(i)))
+}
+
+/// The dictionary keys of `elems` as (value index, row); null and negative
+/// keys are dropped.
+fn dict_elems(keys: &dyn Array, elems: &[(u32, u32)]) -> Elems {
+    fn typed<T: ArrowPrimitiveType>(keys: &dyn Array, elems: &[(u32, u32)]) -> Elems
+    where
+        T::Native: TryInto<u32>,
+    {
+        let k = keys.as_primitive::<T>();
+        valid_elems(keys, elems)
+            .filter_map(|(i, row)| Some((k.values().get(i).copied()?.try_into().ok()?, row)))
+            .collect()
+    }
+    match keys.data_type() {
+        DataType::Int8 => typed::<Int8Type>(keys, elems),
+        DataType::Int16 => typed::<Int16Type>(keys, elems),
+        DataType::Int32 => typed::<Int32Type>(keys, elems),
+        DataType::Int64 => typed::<Int64Type>(keys, elems),
+        DataType::UInt8 => typed::<UInt8Type>(keys, elems),
+        DataType::UInt16 => typed::<UInt16Type>(keys, elems),
+        DataType::UInt32 => typed::<UInt32Type>(keys, elems),
+        DataType::UInt64 => typed::<UInt64Type>(keys, elems),
+        _ => Elems::new(),
+    }
+}
+
+/// The child elements of the list elements `elems`, with their rows.
+fn list_children(
+    offsets: impl Fn(usize) -> Option<(usize, usize)>,
+    arr: &dyn Array,
+    elems: &[(u32, u32)],
+    g: &mut Gather,
+    mark: bool,
+) -> Elems {
+    let mut children = Elems::new();
+    for (i, row) in valid_elems(arr, elems) {
+        if mark {
+            g.list_rows.push(row);
+        }
+        if let Some((a, b)) = offsets(i) {
+            children.extend((a..b).map(|j| (j as u32, row)));
+        }
+    }
+    children
+}
+
+fn gather_ints<T: ArrowPrimitiveType>(
+    arr: &dyn Array,
+    elems: &[(u32, u32)],
+    g: &mut Gather,
+    write: impl Fn(T::Native, &mut String),
+) {
+    let a = arr.as_primitive::<T>();
+    for (i, row) in valid_elems(arr, elems) {
+        if let Some(&v) = a.values().get(i) {
+            g.push_with(row, |o| write(v, o));
+        }
+    }
+}
+
+/// Gather the values of `elems` of `arr`: every supported type as text
+/// (`strings_only`: string values only, descending into structs, the
+/// keyword view). Lists mark their rows present and multi-valued.
+fn gather(arr: &dyn Array, elems: &[(u32, u32)], strings_only: bool, g: &mut Gather) {
+    if elems.is_empty() {
         return;
     }
     match arr.data_type() {
-        DataType::Utf8 => out.push(row, arr.as_string::<i32>().value(i)),
-        DataType::LargeUtf8 => out.push(row, arr.as_string::<i64>().value(i)),
-        DataType::Utf8View => out.push(row, arr.as_string_view().value(i)),
-        DataType::Int8 => out.push_with(row, |o| {
-            write_i64(arr.as_primitive::<Int8Type>().value(i).into(), o)
-        }),
-        DataType::Int16 => out.push_with(row, |o| {
-            write_i64(arr.as_primitive::<Int16Type>().value(i).into(), o)
-        }),
-        DataType::Int32 => out.push_with(row, |o| {
-            write_i64(arr.as_primitive::<Int32Type>().value(i).into(), o)
-        }),
-        DataType::Int64 => out.push_with(row, |o| {
-            write_i64(arr.as_primitive::<Int64Type>().value(i), o)
-        }),
-        DataType::UInt8 => out.push_with(row, |o| {
-            write_u64(arr.as_primitive::<UInt8Type>().value(i).into(), o)
-        }),
-        DataType::UInt16 => out.push_with(row, |o| {
-            write_u64(arr.as_primitive::<UInt16Type>().value(i).into(), o)
-        }),
-        DataType::UInt32 => out.push_with(row, |o| {
-            write_u64(arr.as_primitive::<UInt32Type>().value(i).into(), o)
-        }),
-        DataType::UInt64 => out.push_with(row, |o| {
-            write_u64(arr.as_primitive::<UInt64Type>().value(i), o)
-        }),
-        DataType::Float32 => out.push_with(row, |o| {
-            write_f64(arr.as_primitive::<Float32Type>().value(i).into(), o)
-        }),
-        DataType::Float64 => out.push_with(row, |o| {
-            write_f64(arr.as_primitive::<Float64Type>().value(i), o)
-        }),
-        DataType::Boolean => out.push(
-            row,
-            if arr.as_boolean().value(i) {
-                "true"
-            } else {
-                "false"
-            },
-        ),
+        DataType::Utf8 => {
+            let a = arr.as_string::<i32>();
+            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
+        }
+        DataType::LargeUtf8 => {
+            let a = arr.as_string::<i64>();
+            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
+        }
+        DataType::Utf8View => {
+            let a = arr.as_string_view();
+            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
+        }
         DataType::Dictionary(_, _) => {
             if let Some(d) = arr.as_any_dictionary_opt() {
-                if let Some(k) = dict_key(d.keys(), i) {
-                    push_element(d.values().as_ref(), k, row, out);
-                }
+                let mapped = dict_elems(d.keys(), elems);
+                gather(d.values().as_ref(), &mapped, strings_only, g);
             }
         }
         DataType::List(_) => {
             let l = arr.as_list::<i32>();
-            let sub = l.value(i);
-            out.mark_multi();
-            out.mark_present(row);
-            (0..sub.len()).for_each(|j| push_element(sub.as_ref(), j, row, out));
+            let offs = l.value_offsets();
+            let at = |i: usize| {
+                Some((
+                    usize::try_from(*offs.get(i)?).ok()?,
+                    usize::try_from(*offs.get(i + 1)?).ok()?,
+                ))
+            };
+            let children = list_children(at, arr, elems, g, !strings_only);
+            gather(l.values().as_ref(), &children, strings_only, g);
         }
         DataType::LargeList(_) => {
             let l = arr.as_list::<i64>();
-            let sub = l.value(i);
-            out.mark_multi();
-            out.mark_present(row);
-            (0..sub.len()).for_each(|j| push_element(sub.as_ref(), j, row, out));
+            let offs = l.value_offsets();
+            let at = |i: usize| {
+                Some((
+                    usize::try_from(*offs.get(i)?).ok()?,
+                    usize::try_from(*offs.get(i + 1)?).ok()?,
+                ))
+            };
+            let children = list_children(at, arr, elems, g, !strings_only);
+            gather(l.values().as_ref(), &children, strings_only, g);
+        }
+        DataType::Struct(_) if strings_only => {
+            if let Some(st) = arr.as_any().downcast_ref::<StructArray>() {
+                let valid: Elems = valid_elems(arr, elems)
+                    .map(|(i, row)| (i as u32, row))
+                    .collect();
+                for c in st.columns() {
+                    gather(c.as_ref(), &valid, strings_only, g);
+                }
+            }
+        }
+        _ if strings_only => {}
+        DataType::Int8 => gather_ints::<Int8Type>(arr, elems, g, |v, o| write_i64(v.into(), o)),
+        DataType::Int16 => gather_ints::<Int16Type>(arr, elems, g, |v, o| write_i64(v.into(), o)),
+        DataType::Int32 => gather_ints::<Int32Type>(arr, elems, g, |v, o| write_i64(v.into(), o)),
+        DataType::Int64 => gather_ints::<Int64Type>(arr, elems, g, write_i64),
+        DataType::UInt8 => gather_ints::<UInt8Type>(arr, elems, g, |v, o| write_u64(v.into(), o)),
+        DataType::UInt16 => gather_ints::<UInt16Type>(arr, elems, g, |v, o| write_u64(v.into(), o)),
+        DataType::UInt32 => gather_ints::<UInt32Type>(arr, elems, g, |v, o| write_u64(v.into(), o)),
+        DataType::UInt64 => gather_ints::<UInt64Type>(arr, elems, g, write_u64),
+        DataType::Float32 => {
+            gather_ints::<Float32Type>(arr, elems, g, |v, o| write_f64(v.into(), o))
+        }
+        DataType::Float64 => gather_ints::<Float64Type>(arr, elems, g, write_f64),
+        DataType::Boolean => {
+            let a = arr.as_boolean();
+            valid_elems(arr, elems)
+                .for_each(|(i, row)| g.push_str(row, if a.value(i) { "true" } else { "false" }));
         }
         _ => {}
+    }
+}
+
+/// The non-null rows of top-level column `col` as (element, row) pairs,
+/// into `out`; null runs are skipped a word of the bitmap at a time.
+fn top_level_elems(col: &dyn Array, out: &mut Elems) {
+    out.clear();
+    match col.nulls() {
+        Some(n) => out.extend(n.valid_indices().map(|r| (r as u32, r as u32))),
+        None => out.extend((0..col.len() as u32).map(|r| (r, r))),
     }
 }
 
 /// Fill `out` with field `path` of `batch`. Missing field → empty column.
-pub fn fill_field(batch: &RecordBatch, path: &str, out: &mut TextColumn) -> Result<(), String> {
+pub fn fill_field(
+    batch: &RecordBatch,
+    index: &ColumnIndex<'_>,
+    path: &str,
+    g: &mut Gather,
+    out: &mut TextColumn,
+) -> Result<(), String> {
     let rows = batch.num_rows();
-    out.reset(rows);
-    let res = resolve(batch, path);
+    let res = resolve(batch, index, path);
     for r in &res {
         check_type(r.leaf.data_type()).map_err(|e| format!("field {path:?}: {e}"))?;
     }
-    for row in 0..rows {
-        for r in &res {
-            if r.ancestors.iter().any(|a| a.is_null(row)) {
-                continue;
-            }
-            push_element(r.leaf.as_ref(), row, row as u32, out);
+    g.clear();
+    let mut elems = std::mem::take(&mut g.top);
+    for r in &res {
+        top_level_elems(r.leaf.as_ref(), &mut elems);
+        for a in &r.ancestors {
+            elems.retain(|&(i, _)| a.is_valid(i as usize));
         }
+        gather(r.leaf.as_ref(), &elems, false, g);
     }
+    g.top = elems;
+    g.emit(rows, out);
     Ok(())
-}
-
-/// Push every string value of element `i` of `arr`, recursively.
-fn push_strings(arr: &dyn Array, i: usize, row: u32, out: &mut TextColumn) {
-    if i >= arr.len() || arr.is_null(i) {
-        return;
-    }
-    match arr.data_type() {
-        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => push_element(arr, i, row, out),
-        DataType::Dictionary(_, _) => {
-            if let Some(d) = arr.as_any_dictionary_opt() {
-                if let Some(k) = dict_key(d.keys(), i) {
-                    push_strings(d.values().as_ref(), k, row, out);
-                }
-            }
-        }
-        DataType::List(_) => {
-            let sub = arr.as_list::<i32>().value(i);
-            (0..sub.len()).for_each(|j| push_strings(sub.as_ref(), j, row, out));
-        }
-        DataType::LargeList(_) => {
-            let sub = arr.as_list::<i64>().value(i);
-            (0..sub.len()).for_each(|j| push_strings(sub.as_ref(), j, row, out));
-        }
-        DataType::Struct(_) => {
-            if let Some(st) = arr.as_any().downcast_ref::<StructArray>() {
-                for c in st.columns() {
-                    push_strings(c.as_ref(), i, row, out);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Fill `out` with every string value of each row of `batch`.
-pub fn fill_keywords(batch: &RecordBatch, out: &mut TextColumn) {
+pub fn fill_keywords(batch: &RecordBatch, g: &mut Gather, out: &mut TextColumn) {
     let rows = batch.num_rows();
-    out.reset(rows);
-    for row in 0..rows {
-        for c in batch.columns() {
-            push_strings(c.as_ref(), row, row as u32, out);
-        }
+    g.clear();
+    let mut elems = std::mem::take(&mut g.top);
+    for c in batch.columns() {
+        top_level_elems(c.as_ref(), &mut elems);
+        gather(c.as_ref(), &elems, true, g);
     }
-}
-
-/// Validate every column's buffers (offsets, UTF-8, dictionary keys) so the
-/// readers above cannot index out of bounds.
-pub fn validate(batch: &RecordBatch) -> Result<(), String> {
-    for (f, c) in batch.schema().fields().iter().zip(batch.columns()) {
-        if c.len() != batch.num_rows() {
-            return Err(format!("column {:?} length differs from batch", f.name()));
-        }
-        c.to_data()
-            .validate_full()
-            .map_err(|e| format!("column {:?}: {e}", f.name()))?;
-    }
-    Ok(())
+    g.top = elems;
+    g.emit(rows, out);
 }

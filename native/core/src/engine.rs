@@ -38,6 +38,9 @@ pub const SUB_BATCH_BYTES: usize = 4 << 20;
 /// 118k vs 91k events/s), but no item is made smaller than this.
 const MIN_ITEM_BYTES: usize = 256 * 1024;
 
+/// The Arrow path's counterpart of `MIN_ITEM_BYTES`, in rows.
+const MIN_ITEM_ROWS: usize = 256;
+
 /// Why a batch could not be evaluated at all.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "camelCase")]
@@ -170,6 +173,7 @@ struct Scratch {
     eval: EvalScratch,
     arrow_cols: Vec<TextColumn>,
     arrow_kw: TextColumn,
+    arrow_gather: columns::Gather,
     valid: Bitset,
 }
 
@@ -341,18 +345,18 @@ impl Engine {
         parts
     }
 
-    /// Run the `parts` of `chunk` on up to `self.threads` workers (the
-    /// calling thread and scoped helpers) pulling part indices from an atomic
-    /// cursor; results come back indexed by part.
-    fn run_parts(&self, chunk: &[u8], parts: &[(usize, usize)]) -> Result<Vec<PartOut>, EvalError> {
-        let part = |&(a, b): &(usize, usize)| chunk.get(a..b).unwrap_or_default();
-        let workers = self.threads.min(parts.len()).max(1);
+    /// Run `items` work items on up to `self.threads` workers (the calling
+    /// thread and scoped helpers) pulling item indices from an atomic
+    /// cursor; results come back indexed by item.
+    fn run_items<T: Send>(
+        &self,
+        items: usize,
+        run: impl Fn(usize, &mut Scratch) -> T + Sync,
+    ) -> Result<Vec<T>, EvalError> {
+        let workers = self.threads.min(items).max(1);
         if workers == 1 {
             let mut sc = self.take_scratch();
-            let outs = parts
-                .iter()
-                .map(|p| self.run_part(part(p), &mut sc))
-                .collect();
+            let outs = (0..items).map(|i| run(i, &mut sc)).collect();
             self.put_scratch(sc);
             return Ok(outs);
         }
@@ -362,14 +366,16 @@ impl Engine {
             let mut done = Vec::new();
             loop {
                 let i = cursor.fetch_add(1, Ordering::Relaxed);
-                let Some(p) = parts.get(i) else { break };
-                done.push((i, self.run_part(part(p), &mut sc)));
+                if i >= items {
+                    break;
+                }
+                done.push((i, run(i, &mut sc)));
             }
             self.put_scratch(sc);
             done
         };
-        let mut slots: Vec<Option<PartOut>> = Vec::new();
-        slots.resize_with(parts.len(), || None);
+        let mut slots: Vec<Option<T>> = Vec::new();
+        slots.resize_with(items, || None);
         std::thread::scope(|s| {
             let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
             let mine = work();
@@ -394,7 +400,7 @@ impl Engine {
             .into_iter()
             .map(|o| {
                 o.ok_or_else(|| EvalError::Internal {
-                    message: "sub-batch left unevaluated".into(),
+                    message: "work item left unevaluated".into(),
                 })
             })
             .collect()
@@ -450,7 +456,10 @@ impl Engine {
             self.sub_batch_bytes
         };
         let parts = Self::split(chunk, size);
-        let outs = self.run_parts(chunk, &parts)?;
+        let outs = self.run_items(parts.len(), |i, sc| {
+            let part = parts.get(i).and_then(|&(a, b)| chunk.get(a..b));
+            self.run_part(part.unwrap_or_default(), sc)
+        })?;
         let mut out = JsonEvalOutput::default();
         let mut stats = BatchStats {
             batches: 1,
@@ -515,21 +524,38 @@ impl Engine {
         ticket: Ticket,
         now_ms: Option<i64>,
     ) -> Result<ArrowEvalOutput, EvalError> {
-        let t0 = Instant::now();
-        if let Err(message) = columns::validate(batch) {
-            self.corr.abandon(ticket);
-            return Err(EvalError::InvalidBatch { message });
-        }
-        let mut sc = self.take_scratch();
-        let result = self.eval_arrow_with(batch, &mut sc, t0);
-        self.put_scratch(sc);
-        let (mut out, corr_rows) = match result {
+        let parts = self.arrow_parts(batch.num_rows());
+        let result = self
+            .run_items(parts.len(), |i, sc| {
+                let (start, end) = parts.get(i).copied().unwrap_or_default();
+                self.eval_arrow_with(&batch.slice(start, end - start), sc)
+            })
+            .and_then(|outs| outs.into_iter().collect::<Result<Vec<_>, _>>());
+        let outs = match result {
             Ok(x) => x,
             Err(e) => {
                 self.corr.abandon(ticket);
                 return Err(e);
             }
         };
+        let mut out = ArrowEvalOutput {
+            rows: batch.num_rows() as u32,
+            ..Default::default()
+        };
+        let mut corr_rows: Vec<RowInput> = Vec::new();
+        for (&(start, _), (part, corr)) in parts.iter().zip(outs) {
+            let base = start as u32;
+            out.matches
+                .extend(part.matches.iter().map(|&(r, x)| (r + base, x)));
+            out.correlation_inputs
+                .extend(part.correlation_inputs.iter().map(|&(r, x)| (r + base, x)));
+            corr_rows.extend(corr.into_iter().map(|mut r| {
+                r.row += base;
+                r
+            }));
+            out.stats.add(&part.stats);
+        }
+        out.stats.batches = 1;
         let fired = self.corr.process(ticket, &corr_rows, now_ms);
         if !fired.is_empty() {
             out.stats.matches += fired.len() as u64;
@@ -540,21 +566,41 @@ impl Engine {
         Ok(out)
     }
 
+    /// Row ranges of an Arrow batch, one work item each: about two per
+    /// thread, none under `MIN_ITEM_ROWS` rows; at least one.
+    fn arrow_parts(&self, rows: usize) -> Vec<(usize, usize)> {
+        let items = if self.threads > 1 {
+            2 * self.threads
+        } else {
+            1
+        };
+        let per = rows.div_ceil(items).max(MIN_ITEM_ROWS);
+        let mut parts: Vec<(usize, usize)> = (0..rows)
+            .step_by(per)
+            .map(|a| (a, (a + per).min(rows)))
+            .collect();
+        if parts.is_empty() {
+            parts.push((0, 0));
+        }
+        parts
+    }
+
     fn eval_arrow_with(
         &self,
         batch: &RecordBatch,
         sc: &mut Scratch,
-        t0: Instant,
     ) -> Result<(ArrowEvalOutput, Vec<RowInput>), EvalError> {
+        let t0 = Instant::now();
         let rows = batch.num_rows();
         let fields = &self.plan.plan.fields;
         sc.arrow_cols.resize_with(fields.len(), TextColumn::default);
+        let index = columns::ColumnIndex::new(batch);
         for (name, col) in fields.iter().zip(sc.arrow_cols.iter_mut()) {
-            columns::fill_field(batch, name, col)
+            columns::fill_field(batch, &index, name, &mut sc.arrow_gather, col)
                 .map_err(|message| EvalError::InvalidBatch { message })?;
         }
         if self.plan.has_keywords {
-            columns::fill_keywords(batch, &mut sc.arrow_kw);
+            columns::fill_keywords(batch, &mut sc.arrow_gather, &mut sc.arrow_kw);
         }
         sc.valid.reset(rows);
         sc.valid.fill();

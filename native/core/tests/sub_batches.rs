@@ -1,6 +1,8 @@
 //! Sub-batching and the worker pool: a chunk's output must not depend on the
 //! sub-batch size or the thread count (matches, correlation inputs, line
-//! offsets, dead letters with chunk-relative lines, and row/event counters).
+//! offsets, dead letters with chunk-relative lines, and row/event counters),
+//! and an Arrow batch's output must not depend on the thread count (its
+//! rows are cut into ranges evaluated in parallel).
 
 mod common;
 
@@ -100,5 +102,59 @@ fn empty_and_tiny_chunks() {
         let two = e.eval_json(b"\n{\"a\":\"x\"}\n").unwrap();
         assert_eq!(two.matches, vec![(1, 0)]);
         assert_eq!(two.line_offsets, vec![0, 1, 11]);
+    }
+}
+
+#[test]
+fn arrow_output_is_independent_of_threads() {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use std::sync::Arc;
+
+    let rows = 5_000;
+    let a: StringArray = (0..rows)
+        .map(|i| (i % 11 != 0).then(|| i.to_string()))
+        .collect();
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for i in 0..rows {
+        if i % 5 != 0 {
+            b.values().append_value(if i % 3 == 0 { "x" } else { "y" });
+            b.values().append_value("z");
+        }
+        b.append(i % 7 != 0);
+    }
+    let batch = RecordBatch::try_from_iter(vec![
+        ("a", Arc::new(a) as ArrayRef),
+        ("b", Arc::new(b.finish()) as ArrayRef),
+    ])
+    .unwrap();
+    let preds = vec![s(0, "contains", "7", false), s(1, "exact", "x", true)];
+    let mut hidden = rule(json!({"pred":1}));
+    hidden["emit"] = json!(false);
+    let rules = vec![
+        rule(json!({"pred":0})),
+        rule(json!({"and":[{"pred":0},{"not":{"pred":1}}]})),
+        hidden,
+    ];
+    let p1 = plan(&["a", "b"], preds, rules);
+    let (base, _) = Engine::compile(&p1).unwrap();
+    let want = base.eval_record_batch(&batch).unwrap();
+    assert!(!want.matches.is_empty());
+    assert!(!want.correlation_inputs.is_empty());
+    for threads in [2, 4, 64] {
+        let p = p1.replace("\"threads\":1", &format!("\"threads\":{threads}"));
+        let (e, _) = Engine::compile(&p).unwrap();
+        let got = e.eval_record_batch(&batch).unwrap();
+        assert_eq!(got.rows, want.rows, "threads {threads}");
+        assert_eq!(got.matches, want.matches, "threads {threads}");
+        assert_eq!(
+            got.correlation_inputs, want.correlation_inputs,
+            "threads {threads}"
+        );
+        assert_eq!(
+            (got.stats.batches, got.stats.events, got.stats.matches),
+            (want.stats.batches, want.stats.events, want.stats.matches),
+            "threads {threads}"
+        );
     }
 }
