@@ -38,6 +38,12 @@ export interface EvalResult {
   renderedMatches: Uint8Array | null;
   /** The event of `row` as JSON text (the raw line for NDJSON input). */
   eventJson(row: number): string;
+  /**
+   * The same event as UTF-8 bytes, when the batch holds them already (NDJSON
+   * input: a view of the line, no copy), so byte-level renderers skip a
+   * decode and re-encode. Absent: renderers encode `eventJson`.
+   */
+  eventBytes?(row: number): Uint8Array;
   /** The raw input of `row` for dead letters (the line as received). */
   rawInput(row: number): string;
 }

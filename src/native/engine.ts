@@ -58,11 +58,16 @@ const decoder = new TextDecoder();
 const CR = 0x0d;
 const LF = 0x0a;
 
-function lineText(bytes: Uint8Array, offsets: Uint32Array, row: number): string {
+/** Line `row` of an NDJSON chunk without its line break, as a view of `bytes`. */
+function lineBytes(bytes: Uint8Array, offsets: Uint32Array, row: number): Uint8Array {
   const start = offsets[row] ?? 0;
   let end = offsets[row + 1] ?? bytes.byteLength;
   while (end > start && (bytes[end - 1] === LF || bytes[end - 1] === CR)) end--;
-  return decoder.decode(bytes.subarray(start, end));
+  return bytes.subarray(start, end);
+}
+
+function lineText(bytes: Uint8Array, offsets: Uint32Array, row: number): string {
+  return decoder.decode(lineBytes(bytes, offsets, row));
 }
 
 function jsonValue(value: unknown): unknown {
@@ -143,6 +148,7 @@ export class Engine implements Evaluator {
       rules: this.rules,
       renderedMatches: output.rendered ?? null,
       eventJson: (row) => lineText(bytes, offsets, row),
+      eventBytes: (row) => lineBytes(bytes, offsets, row),
       rawInput: (row) => lineText(bytes, offsets, row),
     };
   }

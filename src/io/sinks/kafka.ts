@@ -15,15 +15,15 @@
  * wait on the broker before `write()` itself waits (backpressure).
  */
 
-import { Partitioners, type Kafka, type Message, type Producer } from "kafkajs";
+import { Partitioners, type ICustomPartitioner, type Kafka, type Message, type Producer } from "kafkajs";
 import type { Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
 import { log } from "../../telemetry/log.ts";
 import type { Ack } from "../ack.ts";
 import { createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
 import { allDeadLetters } from "../kafka/lines.ts";
-import { deadLetterRecord, matchRecord } from "../records.ts";
-import type { EvalResult } from "../result.ts";
+import { deadLetterRecord, matchRecordBuffers } from "../records.ts";
+import type { EvalResult, RuleMeta } from "../result.ts";
 import type { Sink, SinkRole } from "../sink.ts";
 import type { SinkSpec } from "../spec.ts";
 
@@ -70,6 +70,20 @@ export function fieldKey(eventJson: string, path: string): string | undefined {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
+const ruleIdBytes = new WeakMap<RuleMeta, Buffer>();
+
+/** The rule id as the `sigma-rule` header value, encoded once per rule rather than once per message. */
+function ruleHeaderValue(rule: RuleMeta): Buffer {
+  let value = ruleIdBytes.get(rule);
+  if (value === undefined) {
+    value = Buffer.from(rule.id);
+    ruleIdBytes.set(rule, value);
+  }
+  return value;
+}
+
+const NO_RULE = Buffer.alloc(0);
+
 /** The Kafka messages for one evaluated batch, in row order. */
 export function renderMessages(result: EvalResult, role: SinkRole, key: KafkaKeyConfig, detectedAt: string): Message[] {
   const messages: Message[] = [];
@@ -79,15 +93,50 @@ export function renderMessages(result: EvalResult, role: SinkRole, key: KafkaKey
     }
     return messages;
   }
-  for (let i = 0; i < result.matchRows.length; i++) {
+  // Buffer values: kafkajs copies a Buffer as it is, but measures and encodes a string again per message.
+  const values = matchRecordBuffers(result, detectedAt);
+  for (let i = 0; i < values.length; i++) {
     const rule = result.rules[result.matchRules[i] ?? 0];
-    const value = matchRecord(result, i, detectedAt);
     const ruleId = rule?.id ?? "";
     const messageKey = key.kind === "rule" ? ruleId : (fieldKey(result.eventJson(result.matchRows[i] ?? 0), key.field) ?? null);
-    messages.push({ key: messageKey, value, headers: { [RULE_HEADER]: ruleId } });
+    messages.push({ key: messageKey, value: values[i] as Buffer, headers: { [RULE_HEADER]: rule === undefined ? NO_RULE : ruleHeaderValue(rule) } });
   }
   return messages;
 }
+
+/**
+ * kafkajs's DefaultPartitioner (murmur2 of the key, as the Java client), with
+ * each key's partition remembered: it hashes with 64-bit Long arithmetic in JS
+ * and filters the partition list for every message, and match records repeat
+ * a few thousand rule ids. Exact: a keyed message's partition depends only on
+ * its key and the partition count, and the cache is dropped when that changes.
+ */
+export function keyCachingPartitioner(): ICustomPartitioner {
+  return () => {
+    const hashed = Partitioners.DefaultPartitioner();
+    const cache = new Map<string, Map<string, number>>();
+    const counts = new Map<string, number>();
+    return (args) => {
+      const { topic, partitionMetadata, message } = args;
+      if (typeof message.key !== "string" || (message.partition !== undefined && message.partition !== null)) return hashed(args);
+      let byKey = cache.get(topic);
+      if (byKey === undefined || counts.get(topic) !== partitionMetadata.length || byKey.size >= MAX_CACHED_KEYS) {
+        byKey = new Map();
+        cache.set(topic, byKey);
+        counts.set(topic, partitionMetadata.length);
+      }
+      let partition = byKey.get(message.key);
+      if (partition === undefined) {
+        partition = hashed(args);
+        byKey.set(message.key, partition);
+      }
+      return partition;
+    };
+  };
+}
+
+/** Field-value keys are unbounded; past this many the cache starts over. */
+const MAX_CACHED_KEYS = 65_536;
 
 function slices(messages: Message[]): Message[][] {
   const out: Message[][] = [];
@@ -122,7 +171,7 @@ export class KafkaSink implements Sink {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
-      createPartitioner: Partitioners.DefaultPartitioner,
+      createPartitioner: keyCachingPartitioner(),
     });
   }
 
