@@ -1,6 +1,6 @@
 /**
  * The engine's physical plan as text, EXPLAIN style: one line per field
- * matcher (its hash-set, automaton, glob, regex and other predicate counts),
+ * matcher (its hash-set, literal scanner, glob, regex and other predicate counts),
  * then the rule stages. The engine reports the plan as data
  * (`Engine.explain()`); this module only prints it, one describer per node.
  */
@@ -22,14 +22,18 @@ export interface PhysicalField {
   null: number;
   fieldref: number;
   timepart: number;
+  /** Heap bytes of the literal scanners, and their kinds (cased first). */
+  automatonBytes: number;
+  scanners: ("dfa" | "windowed")[];
 }
 
 export interface PhysicalPlan {
   fields: PhysicalField[];
   predicates: number;
   rules: number;
-  rulesWithRequired: number;
-  rulesWithoutRequired: number;
+  rulesTriggered: number;
+  rulesUntriggered: number;
+  rulesNever: number;
   sharedPredicates: number;
   expensivePredicates: number;
   correlations: number;
@@ -42,7 +46,8 @@ export function describePhysicalField(f: PhysicalField): string {
   const automaton = f.acPatternsCased + f.acPatternsFolded;
   if (automaton > 0) {
     const kinds = [f.prefix > 0 ? `prefix=${f.prefix}` : "", f.suffix > 0 ? `suffix=${f.suffix}` : "", f.contains > 0 ? `contains=${f.contains}` : ""].filter(Boolean);
-    parts.push(`aho-corasick patterns=${automaton} (folded=${f.acPatternsFolded}, cased=${f.acPatternsCased}; ${kinds.join(", ")})`);
+    const kib = (f.automatonBytes / 1024).toFixed(0);
+    parts.push(`literals patterns=${automaton} (folded=${f.acPatternsFolded}, cased=${f.acPatternsCased}; ${kinds.join(", ")}; ${f.scanners.join("+")} ${kib} KiB)`);
   }
   if (f.globGated + f.globUngated > 0) parts.push(`glob gated=${f.globGated} ungated=${f.globUngated}`);
   for (const [name, count] of [["regex", f.regex], ["numeric", f.numeric], ["cidr", f.cidr], ["exists", f.exists], ["null", f.null], ["fieldref", f.fieldref], ["timepart", f.timepart]] as const) {
@@ -55,7 +60,7 @@ export function describePhysicalField(f: PhysicalField): string {
 export function describePhysicalStages(p: PhysicalPlan): string[] {
   return [
     `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch`,
-    `Stage 2  rule gating: ${p.rulesWithRequired} rules with required predicates (skipped in a batch where one has no hit), ${p.rulesWithoutRequired} without`,
+    `Stage 2  rule triggers: ${p.rulesTriggered} rules visited only where one of their trigger predicates hit, ${p.rulesUntriggered} visited in every batch, ${p.rulesNever} never true`,
     `Stage 3  expensive predicates: ${p.expensivePredicates} (regex, ungated glob, fieldref, timepart), only on rows still live for a rule that uses them`,
     `Stage 4  conditions: ${p.rules} rules resolved with row bitsets`,
     `Stage 5  correlations: ${p.correlations}`,

@@ -1,4 +1,4 @@
-//! Property test of the combined field + keyword automata (eval.rs): long
+//! Property test of the combined field + keyword automata (eval/mod.rs): long
 //! values (≥ `COMBINED_MIN_LEN`) of referenced fields take their keyword hits
 //! from the field's scan; the result must equal the reference oracle's, with
 //! the automata built at once (threshold 0) and never (default on tiny input).

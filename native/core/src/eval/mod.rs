@@ -695,9 +695,12 @@ pub struct Explain {
     pub fields: Vec<FieldExplain>,
     pub predicates: usize,
     pub rules: usize,
-    pub rules_with_required: usize,
-    /// Rules with no required predicate (evaluated on every valid row).
-    pub rules_without_required: usize,
+    /// Rules visited only in batches where one of their trigger predicates
+    /// hit (`rules.rs`), and the rules visited in every batch.
+    pub rules_triggered: usize,
+    pub rules_untriggered: usize,
+    /// Rules that can never match (a trigger set with no predicate).
+    pub rules_never: usize,
     pub shared_predicates: usize,
     pub expensive_predicates: usize,
     pub correlations: usize,
@@ -727,13 +730,18 @@ impl CompiledPlan {
                 counts: m.stats.clone(),
             })
             .collect();
-        let with_req = self.rules.iter().filter(|r| !r.required.is_empty()).count();
+        let never = self
+            .rules
+            .iter()
+            .filter(|r| r.trigger.as_ref().is_some_and(Vec::is_empty))
+            .count();
         Explain {
             fields,
             predicates: self.plan.predicates.len(),
             rules: self.rules.len(),
-            rules_with_required: with_req,
-            rules_without_required: self.rules.len() - with_req,
+            rules_triggered: self.rules.len() - self.untriggered.len() - never,
+            rules_untriggered: self.untriggered.len(),
+            rules_never: never,
             shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
             expensive_predicates: self.expensive.len(),
             correlations: self.plan.correlations.len(),

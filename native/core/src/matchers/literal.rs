@@ -107,6 +107,14 @@ impl AcBuilder {
 }
 
 impl AcSet {
+    /// The scanner's kind, for explain: `dfa` or `windowed`.
+    pub fn kind(&self) -> &'static str {
+        match &self.scanner {
+            Scanner::Dfa(_) => "dfa",
+            Scanner::Windows(_) => "windowed",
+        }
+    }
+
     /// Heap bytes of the scanner.
     pub fn memory_usage(&self) -> usize {
         match &self.scanner {
@@ -237,5 +245,46 @@ mod tests {
         assert_eq!(run("xx"), (vec![], vec![7]));
         assert!(string_mode_match(StringMode::Contains, "abc", ""));
         assert!(!string_mode_match(StringMode::Exact, "abc", ""));
+    }
+
+    #[test]
+    fn large_sets_use_the_windowed_scanner_with_the_same_results() {
+        let modes = [
+            StringMode::Prefix,
+            StringMode::Suffix,
+            StringMode::Contains,
+            StringMode::Exact,
+        ];
+        let pattern = |i: usize| format!("\\dir{}\\tool{}.exe", i % 37, i);
+        let mut b = AcBuilder::default();
+        for i in 0..1000 {
+            let mode = modes[i % modes.len()];
+            b.add(
+                &pattern(i),
+                AcPat::Pred {
+                    pred: i as u32,
+                    mode,
+                },
+            );
+        }
+        let s = b.build().unwrap().unwrap();
+        assert_eq!(s.kind(), "windowed");
+        for text in [
+            pattern(4),
+            format!("c:{}", pattern(5)),
+            format!("{}{}", pattern(6), pattern(7)),
+            format!("x{}y{}", pattern(3), pattern(10)),
+            "unrelated".to_string(),
+        ] {
+            let mut got = Vec::new();
+            s.scan(&text, |p| got.push(p), |_| {});
+            got.sort_unstable();
+            got.dedup();
+            let want: Vec<u32> = (0..1000)
+                .filter(|&i| string_mode_match(modes[i % modes.len()], &text, &pattern(i)))
+                .map(|i| i as u32)
+                .collect();
+            assert_eq!(got, want, "text {text}");
+        }
     }
 }

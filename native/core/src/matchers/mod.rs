@@ -69,8 +69,10 @@ pub struct FieldMatcherStats {
     pub null: usize,
     pub fieldref: usize,
     pub timepart: usize,
-    /// Heap bytes of the field's automata.
+    /// Heap bytes of the field's literal scanners.
     pub automaton_bytes: usize,
+    /// The literal scanners' kinds (`literal::AcSet::kind`), cased first.
+    pub scanners: Vec<&'static str>,
 }
 
 /// An expensive predicate, run on candidate rows only.
@@ -279,11 +281,9 @@ impl FieldMatcherBuilder {
         m.stats.ac_patterns_folded = self.ac_ci.len();
         m.ac_cs = self.ac_cs.build()?;
         m.ac_ci = self.ac_ci.build()?;
-        m.stats.automaton_bytes = [&m.ac_cs, &m.ac_ci]
-            .into_iter()
-            .flatten()
-            .map(AcSet::memory_usage)
-            .sum();
+        let scanners = [&m.ac_cs, &m.ac_ci].into_iter().flatten();
+        m.stats.automaton_bytes = scanners.clone().map(AcSet::memory_usage).sum();
+        m.stats.scanners = scanners.map(AcSet::kind).collect();
         Ok(m)
     }
 }
