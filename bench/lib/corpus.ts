@@ -13,13 +13,15 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DEFAULT_CHUNK_BYTES } from "../../src/io/sources/json.ts";
 
 export const ROOT = join(import.meta.dir, "../..");
 export const SHARED_EVENTS = process.env.SIGMA_SHARED_EVENTS ?? join(ROOT, "../shared/events");
 export const SHARED_SIGMA = process.env.SIGMA_SHARED_RULES ?? join(ROOT, "../shared/sigma");
 export const SCRATCH = join(process.env.SIGMA_BENCH_TMP ?? tmpdir(), "sigma-bench");
 export const ATOMIC = "windows_otrf_atomic.ndjson.gz";
-export const CHUNK_BYTES = 4 << 20;
+/** The binary's batch size, so that in-process references cut the same batches. */
+export const CHUNK_BYTES = DEFAULT_CHUNK_BYTES;
 /** The pipelines the README gives for SigmaHQ's Windows rules over these flattened events. */
 export const PIPELINES = ["sysmon", "windows"];
 

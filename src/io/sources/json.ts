@@ -145,14 +145,21 @@ export class JsonSource implements Source {
   }
 }
 
+/**
+ * Bytes of whole lines per batch by default: small enough that a batch
+ * takes a few milliseconds in the engine (per-batch latency), large enough
+ * that the per-batch cost stays small against the events.
+ */
+export const DEFAULT_CHUNK_BYTES = 1 << 20;
+
 export const jsonSourceSpec: SourceSpec<JsonSourceConfig> = {
   kind: "json",
   flags: [
     { name: "events", description: "NDJSON events file (gzip detected), or - for stdin (default -)", takesValue: true },
-    { name: "chunk-bytes", description: "bytes of whole lines per batch handed to the engine (default 4194304)", takesValue: true },
+    { name: "chunk-bytes", description: `bytes of whole lines per batch handed to the engine (default ${DEFAULT_CHUNK_BYTES})`, takesValue: true },
   ],
   parse(options: Options): JsonSourceConfig {
-    const chunkBytes = options.integer("chunk-bytes", 4 << 20, 1024);
+    const chunkBytes = options.integer("chunk-bytes", DEFAULT_CHUNK_BYTES, 1024);
     if (chunkBytes > 1 << 30) throw new UsageError("--chunk-bytes must be at most 1 GiB");
     return { path: options.string("events") ?? "-", chunkBytes };
   },
