@@ -70,6 +70,9 @@ function takeBitmap(source: Data, rows: Uint32Array): { bitmap: Uint8Array | und
   return { bitmap, nulls };
 }
 
+/** Values up to this long are copied byte by byte rather than through a subarray view. */
+const SHORT_VALUE_BYTES = 32;
+
 /** Gathers `rows` of one single-chunk column without per-value objects, or null when the type needs builders. */
 function fastTake(source: Data, rows: Uint32Array): Data | null {
   const type = source.type;
@@ -88,7 +91,13 @@ function fastTake(source: Data, rows: Uint32Array): Data | null {
     const out = new Uint8Array(size);
     for (let i = 0; i < rows.length; i++) {
       const r = base + (rows[i] as number);
-      out.set(values.subarray(offsets[r] as number, offsets[r + 1] as number), outOffsets[i] as number);
+      const start = offsets[r] as number;
+      const length = (offsets[r + 1] as number) - start;
+      const at = outOffsets[i] as number;
+      // Most cells of a wide event batch are null or short: a subarray view per
+      // cell cost more than the copy itself (~36% of DoPut time, 365 columns).
+      if (length > SHORT_VALUE_BYTES) out.set(values.subarray(start, start + length), at);
+      else for (let j = 0; j < length; j++) out[at + j] = values[start + j] as number;
     }
     return makeData({ type: type as Utf8, length: rows.length, nullCount: nulls, nullBitmap: bitmap, valueOffsets: outOffsets, data: out }) as Data;
   }
@@ -144,3 +153,4 @@ export function matchBatch(result: EvalResult, input: RecordBatch | null): Recor
   const fixed = children.map((data, i) => (data.length === n ? data : column(new Array<null>(n).fill(null), (schema.fields[i] as Field).type)));
   return new RecordBatch(schema, makeData({ type: new Struct(schema.fields), length: n, nullCount: 0, children: fixed }));
 }
+
