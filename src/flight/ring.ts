@@ -6,6 +6,9 @@
  * (the oldest go first), and at most `maxStreams` streams are kept (the least
  * recently written goes first), so memory stays bounded whatever clients send.
  * DoGet returns a snapshot: what the ring holds at the time of the call.
+ *
+ * Entries may be lazy (matches.ts `lazyMatchBatch`): DoPut pushes one per
+ * batch, but only a DoGet needs the Arrow match batch, so it is built then.
  */
 
 import type { RecordBatch, Schema } from "apache-arrow";
@@ -18,17 +21,31 @@ export interface RingLimits {
 
 export const DEFAULT_RING_LIMITS: RingLimits = { batchesPerStream: 64, bytesPerStream: 64 << 20, maxStreams: 256 };
 
+/** A match batch in the ring, or what builds it on first read. */
+export interface RingEntry {
+  readonly schema: Schema;
+  readonly numRows: number;
+  /** Memory the entry holds (an estimate for a lazy entry), counted against `bytesPerStream`. */
+  readonly bytes: number;
+  batch(): RecordBatch;
+}
+
 interface Stream {
   schema: Schema;
-  batches: RecordBatch[];
+  batches: RingEntry[];
   bytes: number;
   rows: number;
 }
 
-function batchBytes(batch: RecordBatch): number {
+export function batchBytes(batch: RecordBatch): number {
   let total = 0;
   for (const data of batch.data.children) total += data.byteLength;
   return total;
+}
+
+/** A batch already built, as a ring entry. */
+export function builtEntry(batch: RecordBatch): RingEntry {
+  return { schema: batch.schema, numRows: batch.numRows, bytes: batchBytes(batch), batch: () => batch };
 }
 
 export class MatchRing {
@@ -41,15 +58,15 @@ export class MatchRing {
     if (!this.#streams.has(name)) this.#touch(name, { schema, batches: [], bytes: 0, rows: 0 });
   }
 
-  push(name: string, batch: RecordBatch): void {
-    const stream = this.#streams.get(name) ?? { schema: batch.schema, batches: [], bytes: 0, rows: 0 };
-    stream.schema = batch.schema;
-    stream.batches.push(batch);
-    stream.bytes += batchBytes(batch);
-    stream.rows += batch.numRows;
+  push(name: string, entry: RingEntry): void {
+    const stream = this.#streams.get(name) ?? { schema: entry.schema, batches: [], bytes: 0, rows: 0 };
+    stream.schema = entry.schema;
+    stream.batches.push(entry);
+    stream.bytes += entry.bytes;
+    stream.rows += entry.numRows;
     while (stream.batches.length > 1 && (stream.batches.length > this.limits.batchesPerStream || stream.bytes > this.limits.bytesPerStream)) {
-      const old = stream.batches.shift() as RecordBatch;
-      stream.bytes -= batchBytes(old);
+      const old = stream.batches.shift() as RingEntry;
+      stream.bytes -= old.bytes;
       stream.rows -= old.numRows;
     }
     this.#touch(name, stream);
@@ -65,7 +82,7 @@ export class MatchRing {
     }
   }
 
-  get(name: string): { schema: Schema; batches: readonly RecordBatch[]; rows: number; bytes: number } | undefined {
+  get(name: string): { schema: Schema; batches: readonly RingEntry[]; rows: number; bytes: number } | undefined {
     const stream = this.#streams.get(name);
     return stream === undefined ? undefined : { schema: stream.schema, batches: [...stream.batches], rows: stream.rows, bytes: stream.bytes };
   }

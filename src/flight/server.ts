@@ -41,7 +41,7 @@ import type { Source, SourceContext } from "../io/source.ts";
 import { log } from "../telemetry/log.ts";
 import { authorized, handshakeAccepted, isLoopback } from "./auth.ts";
 import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonBatch, jsonColumnToNdjson } from "./ipc.ts";
-import { matchBatch, matchSchema } from "./matches.ts";
+import { lazyMatchBatch, matchBatch, matchSchema } from "./matches.ts";
 import {
   flightService,
   grpcChannelOptions,
@@ -59,7 +59,7 @@ import {
   type SchemaResult,
   type Ticket,
 } from "./protocol.ts";
-import { DEFAULT_RING_LIMITS, MatchRing, type RingLimits } from "./ring.ts";
+import { DEFAULT_RING_LIMITS, MatchRing, builtEntry, type RingLimits } from "./ring.ts";
 
 /** What the CLI injects: the engine-facing facts the server reports, and the reload action. */
 export interface FlightServerHooks {
@@ -239,20 +239,19 @@ export class FlightServer implements Source {
     try {
       if (tag === undefined) {
         if (result.matchRows.length > 0) {
-          const batch = matchBatch(result, result.batch.kind === "arrow" ? result.batch.batch : null);
-          this.#ring.push(OTHER_SOURCES_STREAM, batch);
+          this.#ring.push(OTHER_SOURCES_STREAM, lazyMatchBatch(result, result.batch.kind === "arrow" ? result.batch.batch : null));
         }
         ack.settle("delivered");
         return;
       }
       tag.matches = result.matchRows.length;
-      const needBatch = tag.exchange !== null || tag.matches > 0;
-      const batch = needBatch ? matchBatch(result, tag.input) : null;
-      if (batch !== null && tag.matches > 0) this.#ring.push(tag.stream, batch);
-      if (tag.exchange !== null && batch !== null) {
+      // DoExchange sends the match batch now; for the ring it is built only if a DoGet asks.
+      const entry = tag.exchange !== null ? builtEntry(matchBatch(result, tag.input)) : lazyMatchBatch(result, tag.input);
+      if (tag.matches > 0) this.#ring.push(tag.stream, entry);
+      if (tag.exchange !== null) {
         const { encoder, call } = tag.exchange;
         if (!call.cancelled) {
-          for (const message of encoder.batch(batch)) await writeOut(call, message);
+          for (const message of encoder.batch(entry.batch())) await writeOut(call, message);
         }
       }
       ack.settle("delivered");
@@ -365,9 +364,9 @@ export class FlightServer implements Source {
     void (async () => {
       const encoder = new IpcEncoder();
       for (const message of encoder.schema(stream.schema)) await writeOut(call, message);
-      for (const batch of stream.batches) {
+      for (const entry of stream.batches) {
         if (call.cancelled) return;
-        for (const message of encoder.batch(batch)) await writeOut(call, message);
+        for (const message of encoder.batch(entry.batch())) await writeOut(call, message);
       }
       call.end();
     })().catch((error: unknown) => call.emit("error", grpcError(status.INTERNAL, String(error))));
