@@ -108,10 +108,13 @@ fn empty_and_tiny_chunks() {
 #[test]
 fn arrow_output_is_independent_of_threads() {
     use arrow_array::builder::{ListBuilder, StringBuilder};
-    use arrow_array::{ArrayRef, RecordBatch, StringArray};
+    use arrow_array::{new_null_array, ArrayRef, RecordBatch, StringArray};
+    use arrow_schema::DataType;
     use std::sync::Arc;
 
-    let rows = 5_000;
+    // Wide enough (302 columns × 20,000 rows) that the engine cuts the
+    // batch into several row ranges.
+    let rows = 20_000;
     let a: StringArray = (0..rows)
         .map(|i| (i % 11 != 0).then(|| i.to_string()))
         .collect();
@@ -123,11 +126,14 @@ fn arrow_output_is_independent_of_threads() {
         }
         b.append(i % 7 != 0);
     }
-    let batch = RecordBatch::try_from_iter(vec![
-        ("a", Arc::new(a) as ArrayRef),
-        ("b", Arc::new(b.finish()) as ArrayRef),
-    ])
-    .unwrap();
+    let mut columns = vec![
+        ("a".to_string(), Arc::new(a) as ArrayRef),
+        ("b".to_string(), Arc::new(b.finish()) as ArrayRef),
+    ];
+    for i in 0..300 {
+        columns.push((format!("pad{i}"), new_null_array(&DataType::Utf8, rows)));
+    }
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
     let preds = vec![s(0, "contains", "7", false), s(1, "exact", "x", true)];
     let mut hidden = rule(json!({"pred":1}));
     hidden["emit"] = json!(false);
