@@ -6,7 +6,7 @@
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
  *       events/s, and the ratio to (a) at the same message size;
  *   (c) DoExchange round-trip latency (p50/p99) at ~100k events/s.
- * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source]
+ * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma]
  * The PutResult match counts are summed and checked against a second pass.
  */
 
@@ -150,8 +150,10 @@ async function main(): Promise<void> {
     console.log(`(b)/(c) skipped: ${rules} or ${eventsFile} is absent`);
     return;
   }
-  const serverMode = arg("server", existsSync(`${ROOT}dist/sigma`) ? "binary" : "source");
-  const cmd = serverMode === "binary" ? [`${ROOT}dist/sigma`] : [process.execPath, `${ROOT}src/main.ts`];
+  // --binary compares builds (an older binary against the current one) on the same machine state.
+  const binary = arg("binary", `${ROOT}dist/sigma`);
+  const serverMode = arg("server", existsSync(binary) ? "binary" : "source");
+  const cmd = serverMode === "binary" ? [binary] : [process.execPath, `${ROOT}src/main.ts`];
   const port0 = 40000 + Math.floor(Math.random() * 20000);
   let served: { child: ChildProcess; port: number };
   try {

@@ -16,17 +16,23 @@
  * The broker is scripts/services/kafka.sh's; it is stopped at the end unless
  * SIGMA_KAFKA_KEEP=1. The produced topic is reused across runs.
  *
- * What limits it (first measurements, 2 cores shared with concurrent builds,
- * so noisy): with one trivial rule the file path runs ~65k events/s and the
- * Kafka path ~19k events/s; a KafkaSource with a no-op pipeline alone reads
- * only 10–17k messages/s (~30 MB/s). The ceiling is kafkajs's per-record
- * decoding in JS (varints, a Buffer and Long per record), not sigma's batch
- * assembly (<1% in a CPU profile) nor kafkajs's response re-concatenation (a
- * frame-assembling socket changed nothing). With the 3,141 SigmaHQ rules the
- * engine itself runs ~12k events/s from a file, and writing ~1.2 matches per
- * event back to Kafka costs another ~3x. 300k events/s needs the fetch and
- * record decoding moved out of JS (a Rust consumer in the addon handing raw
- * record-batch bytes to the engine), plus a faster engine.
+ * What limits it (2026-11-27, 200k events of ~1.6 KB, 3,141 rules, 258,673
+ * matches; 2 cores shared with the broker and concurrent builds, so noisy):
+ * - Input: kafkajs decodes each record into JS objects, but a do-nothing
+ *   pipeline still reads ~75k messages/s once the fetch no longer parks for
+ *   kafkajs's default 5 s at the end (the source's FETCH_MAX_WAIT_MS); with
+ *   the engine and /dev/null output the run is ~32k events/s, against
+ *   ~50-70k from a file.
+ * - Output: producing ~1.3 match records (~2.4 KB each) per event back is
+ *   most of the rest. A CPU profile of the main thread puts ~60% in kafkajs's
+ *   produce encoding (a Buffer allocated and copied per record, per record
+ *   batch and per request, growing by doubling) and ~10% in its JS CRC32C;
+ *   the idempotent producer sends one request at a time, and each record
+ *   batch must stay under the broker's 1 MiB message.max.bytes. Rendering
+ *   the records, now bytes straight from the input, is ~8%.
+ * 300k events/s needs the fetch, record decoding and produce encoding moved
+ * out of the JS thread (a Rust client in the addon, or at least a producer
+ * in a worker and a hand-written record-batch encoder), plus a faster engine.
  */
 
 import { cpus } from "node:os";
