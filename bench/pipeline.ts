@@ -2,7 +2,8 @@
  * Whole-pipeline benchmark: the compiled binary (dist/sigma --summary-json)
  * on the shared corpus with the full SigmaHQ tree, the Arrow path in process
  * over RecordBatches built before the clock starts, scaling with rule count
- * (100, 1k, the full tree, 10k), rule load + compile time, and the simdjson
+ * (100, 1k, the full tree, 10k), rule load + compile time in process and
+ * the binary's cold and warm start (with peak RSS), and the simdjson
  * and JSON.parse baselines. Every run prints events/s, MB/s, peak RSS,
  * per-batch latency p50/p99, rule and event counts; the machine heads the
  * block and a markdown table for bench/RESULTS.md ends it.
@@ -15,13 +16,14 @@
  *   bun bench/pipeline.ts [--scaling-events 100000] [--arrow-reps 1] [--baseline-events 300000]
  */
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import { LineOrigin } from "../src/batch/batch.ts";
 import { jsonToArrow } from "../src/native/engine.ts";
 import { jsonParseBaseline, simdjsonBaseline, type BaselineResult } from "./lib/baselines.ts";
 import { BINARY, runBinary, type BinaryRun } from "./lib/binary.ts";
-import { allEventsFile, atomicSliceFile, chunks, endOfLines, fullTreeDirs, inputsMissing, skip } from "./lib/corpus.ts";
+import { allEventsFile, atomicSliceFile, chunks, endOfLines, fullTreeDirs, inputsMissing, SCRATCH, skip } from "./lib/corpus.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { compileTimed, referenceJson, rulesPerPath } from "./lib/reference.ts";
 import { expectEqual, fmtInt, fmtMBps, fmtMiB, fmtMs, fmtRate, markdownTable, percentile } from "./lib/report.ts";
@@ -168,6 +170,22 @@ for (const { name, set } of sets) {
   expectEqual(`${name}: rules loaded`, run.rules, expectedRules);
   expectEqual(`${name}: matches (sum over its rule files of the reference)`, run.summary.matches, expectedMatches);
 }
+
+// (d) The binary's start: rule load + compile from the sources (a fresh plan cache), then again with
+// the compiled plan cached, with no events, so peak RSS is the start's own.
+console.log(`\n(d) binary start, no events: cold (empty plan cache), then warm (cached plan)`);
+const startDir = mkdtempSync(join(SCRATCH, "start-"));
+const noEvents = join(startDir, "empty.ndjson");
+writeFileSync(noEvents, "");
+for (const { name, set } of sets.slice(2)) {
+  const cache = mkdtempSync(join(startDir, "cache-"));
+  for (const phase of ["cold", "warm"]) {
+    const run = await runBinary(set.dir === "" ? dirs : [set.dir], noEvents, ["--plan-cache", cache]);
+    console.log(`  ${name}, ${phase}: load + compile ${run.loadSeconds.toFixed(2)} s, peak RSS ${fmtMiB(run.summary.peakRssBytes)}; ${fmtInt(run.rules)} rules`);
+    table.push([`start, ${phase}: ${name}`, fmtInt(run.rules), "0", "", "", `load ${run.loadSeconds.toFixed(2)} s`, "", fmtMiB(run.summary.peakRssBytes), ""]);
+  }
+}
+rmSync(startDir, { recursive: true, force: true });
 
 // Baselines over the same first events of windows_otrf_atomic.
 console.log(`\nbaselines: parse + extract ${"EventID, Channel, Provider_Name, Computer, TimeCreated_SystemTime"} from the first ${fmtInt(baselineEvents)} events`);
