@@ -10,7 +10,7 @@ import {
   Bool, Field, Float64, Int32, Int64, LargeUtf8, List, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Uint8, Utf8,
   vectorFromArray, type DataType, type Vector,
 } from "apache-arrow";
-import { exportRecordBatch } from "../../src/batch/c-data.ts";
+import { exportRecordBatch, importRecordBatch } from "../../src/batch/c-data.ts";
 import { addon } from "../../src/native/addon.ts";
 import { jsonToArrow, roundTripArrow } from "../../src/native/engine.ts";
 
@@ -68,6 +68,20 @@ describe("C Data round trip", () => {
     const column = description.children[0]!;
     column.buffers = [null, new Uint8Array(4), new Uint8Array(0)]; // offsets too short for 2 rows
     column.format = "u";
+    expect(() => addon.roundTripArrow(description)).toThrow(/invalid|C Data/i);
+  });
+
+  test("an all-null column is checked for structure only; a lying null count is not trusted", () => {
+    const batch = batchOf({ text: [new Utf8(), [null, null]] });
+    const description = exportRecordBatch(batch);
+    const column = description.children[0]!;
+    // Offsets that would be out of range if any element were read: nothing reads them.
+    const badOffsets = new Uint8Array(new Int32Array([0, 99, 7]).buffer);
+    column.buffers = [new Uint8Array([0]), badOffsets, new Uint8Array(0)];
+    column.nullCount = 2;
+    expect(rows(importRecordBatch(addon.roundTripArrow(description)))).toEqual([{ text: null }, { text: null }]);
+    // The bitmap says both elements are valid: the null count does not get them past validation.
+    column.buffers = [new Uint8Array([3]), badOffsets, new Uint8Array(0)];
     expect(() => addon.roundTripArrow(description)).toThrow(/invalid|C Data/i);
   });
 });
