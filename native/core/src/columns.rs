@@ -12,7 +12,6 @@
 //! C Data import (validating again here cost 10% of the Arrow path). Reads
 //! are bounds-checked all the same, so no input can make them panic.
 
-use crate::hash::FxHashMap;
 use crate::text::{write_f64, write_i64, write_u64, TextColumn};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
@@ -54,22 +53,32 @@ fn resolve_in(
 }
 
 /// Top-level column positions by name (names may repeat), built once per
-/// batch so that resolving a field costs a few lookups, not a schema scan.
+/// batch so that resolving a field costs a few comparisons, not a schema
+/// scan; one allocation (a batch can have hundreds of columns).
 pub struct ColumnIndex<'b> {
-    by_name: FxHashMap<&'b str, Vec<usize>>,
+    /// (name, position), sorted by name; equal names keep column order.
+    by_name: Vec<(&'b str, usize)>,
 }
 
 impl<'b> ColumnIndex<'b> {
     pub fn new(batch: &'b RecordBatch) -> ColumnIndex<'b> {
-        let mut by_name: FxHashMap<&'b str, Vec<usize>> = FxHashMap::default();
-        for (i, f) in batch.schema_ref().fields().iter().enumerate() {
-            by_name.entry(f.name().as_str()).or_default().push(i);
-        }
+        let mut by_name: Vec<(&'b str, usize)> = batch
+            .schema_ref()
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name().as_str(), i))
+            .collect();
+        by_name.sort_by(|a, b| a.0.cmp(b.0));
         ColumnIndex { by_name }
     }
 
-    fn get(&self, name: &str) -> &[usize] {
-        self.by_name.get(name).map_or(&[], Vec::as_slice)
+    fn get<'s>(&'s self, name: &'s str) -> impl Iterator<Item = usize> + 's {
+        let start = self.by_name.partition_point(|(n, _)| *n < name);
+        let tail = self.by_name.get(start..).unwrap_or_default();
+        tail.iter()
+            .take_while(move |(n, _)| *n == name)
+            .map(|&(_, i)| i)
     }
 }
 
@@ -77,7 +86,7 @@ impl<'b> ColumnIndex<'b> {
 /// column named `path`, and struct columns named by a dotted prefix of it.
 fn resolve(batch: &RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Resolved> {
     let mut found: Vec<(usize, Vec<Resolved>)> = Vec::new();
-    for &i in index.get(path) {
+    for i in index.get(path) {
         if let Some(col) = batch.columns().get(i) {
             let leaf = Resolved {
                 leaf: col.clone(),
@@ -88,7 +97,7 @@ fn resolve(batch: &RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Reso
     }
     for (dot, _) in path.match_indices('.') {
         let (prefix, rest) = (&path[..dot], &path[dot + 1..]);
-        for &i in index.get(prefix) {
+        for i in index.get(prefix) {
             let Some(col) = batch.columns().get(i) else {
                 continue;
             };

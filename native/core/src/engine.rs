@@ -531,6 +531,10 @@ impl Engine {
         let result = self
             .run_items(parts.len(), |i, sc| {
                 let (start, end) = parts.get(i).copied().unwrap_or_default();
+                if (start, end) == (0, batch.num_rows()) {
+                    // One range: no slicing (it allocates per column).
+                    return self.eval_arrow_with(batch, sc);
+                }
                 self.eval_arrow_with(&batch.slice(start, end - start), sc)
             })
             .and_then(|outs| outs.into_iter().collect::<Result<Vec<_>, _>>());
