@@ -8,6 +8,7 @@
  * split, so the engine sees each event whole and can dead-letter it by size.
  */
 
+import { open } from "node:fs/promises";
 import { LineOrigin } from "../../batch/batch.ts";
 import type { Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
@@ -48,48 +49,99 @@ function counting(onBytes: (n: number) => void): TransformStream<Uint8Array, Uin
   });
 }
 
-async function openStream(path: string, io: IoContext): Promise<ReadableStream<Uint8Array>> {
-  let raw: ReadableStream<Uint8Array>;
-  let total: number | null = null;
-  if (path === "-") {
-    raw = Bun.stdin.stream();
-  } else {
-    const file = Bun.file(path);
-    if (!(await file.exists())) throw new InputUnreadable(`events file not found: ${path}`);
-    try {
-      total = file.size;
-      raw = file.stream();
-    } catch (error) {
-      throw new InputUnreadable(`cannot read events file ${path}: ${(error as Error).message}`);
+type Progress = (bytes: number) => void;
+
+/**
+ * Whole-line chunks of a plain (uncompressed) file, each read straight
+ * into its own buffer, which the engine then reads in place: no stream
+ * hops and no joining of small reads, which cost the JS thread as much CPU
+ * as matching cost the engine (7.5 µs per event on otrf200k). Only the
+ * partial line at a chunk's end is copied, into the next chunk's buffer.
+ */
+async function* plainFileChunks(path: string, chunkBytes: number, progress: Progress): AsyncGenerator<Uint8Array> {
+  const file = await open(path, "r");
+  try {
+    let carry = new Uint8Array(0);
+    for (;;) {
+      const buffer = new Uint8Array(carry.byteLength + chunkBytes);
+      buffer.set(carry);
+      const { bytesRead } = await file.read(buffer, carry.byteLength, chunkBytes, null);
+      progress(bytesRead);
+      if (bytesRead === 0) {
+        if (carry.byteLength > 0) yield carry;
+        return;
+      }
+      const filled = carry.byteLength + bytesRead;
+      const cut = buffer.lastIndexOf(0x0a, filled - 1);
+      // A line longer than the chunk: keep reading until it ends.
+      if (cut === -1) {
+        carry = buffer.subarray(0, filled);
+        continue;
+      }
+      yield buffer.subarray(0, cut + 1);
+      carry = buffer.subarray(cut + 1, filled);
     }
+  } finally {
+    await file.close();
   }
+}
+
+/** Whole-line chunks of a byte stream (stdin, or a file being decompressed). */
+async function* streamChunks(stream: ReadableStream<Uint8Array>, chunkBytes: number): AsyncGenerator<Uint8Array> {
+  const reader = stream.getReader();
+  let pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      pending.push(value);
+      pendingBytes += value.byteLength;
+      if (pendingBytes < chunkBytes) continue;
+      const joined = concat(pending, pendingBytes);
+      const cut = joined.lastIndexOf(0x0a);
+      if (cut === -1) {
+        pending = [joined];
+        continue;
+      }
+      const rest = joined.subarray(cut + 1);
+      pending = rest.byteLength > 0 ? [rest] : [];
+      pendingBytes = rest.byteLength;
+      yield joined.subarray(0, cut + 1);
+    }
+    if (pendingBytes > 0) yield concat(pending, pendingBytes);
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function isGzip(head: Uint8Array): boolean {
+  return head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
+}
+
+/** The input as whole-line chunks: a plain file read directly, anything else through a stream. */
+async function openChunks(path: string, chunkBytes: number, io: IoContext): Promise<AsyncGenerator<Uint8Array>> {
+  let total: number | null = null;
   let done = 0;
-  const counted = raw.pipeThrough(
-    counting((n) => {
-      done += n;
-      io.progress?.(done, total);
-    }),
-  );
-  // Peek at the first bytes to detect gzip, then put them back in front.
-  const reader = counted.getReader();
-  const first = await reader.read();
-  const head = first.value ?? new Uint8Array(0);
-  const replay = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (head.byteLength > 0) controller.enqueue(head);
-      if (first.done === true) controller.close();
-    },
-    async pull(controller) {
-      const next = await reader.read();
-      if (next.done) controller.close();
-      else controller.enqueue(next.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
-  const gzipped = head[0] === GZIP_MAGIC_0 && head[1] === GZIP_MAGIC_1;
-  return gzipped ? replay.pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>) : replay;
+  const progress: Progress = (n) => {
+    done += n;
+    io.progress?.(done, total);
+  };
+  if (path === "-") return streamChunks(Bun.stdin.stream().pipeThrough(counting(progress)), chunkBytes);
+  const file = Bun.file(path);
+  if (!(await file.exists())) throw new InputUnreadable(`events file not found: ${path}`);
+  try {
+    total = file.size;
+    const head = new Uint8Array(await file.slice(0, 2).arrayBuffer());
+    if (!isGzip(head)) return plainFileChunks(path, chunkBytes, progress);
+    const inflated = file
+      .stream()
+      .pipeThrough(counting(progress))
+      .pipeThrough(new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>);
+    return streamChunks(inflated, chunkBytes);
+  } catch (error) {
+    throw new InputUnreadable(`cannot read events file ${path}: ${(error as Error).message}`);
+  }
 }
 
 export class JsonSource implements Source {
@@ -103,41 +155,19 @@ export class JsonSource implements Source {
 
   async start(ctx: SourceContext): Promise<void> {
     const name = this.config.path === "-" ? "<stdin>" : this.config.path;
-    const stream = await openStream(this.config.path, this.io);
-    const reader = stream.getReader();
-    let pending: Uint8Array[] = [];
-    let pendingBytes = 0;
+    const chunks = await openChunks(this.config.path, this.config.chunkBytes, this.io);
     let nextLine = 1;
-    const emitChunk = async (bytes: Uint8Array): Promise<void> => {
-      const lines = countLines(bytes);
-      const origin = new LineOrigin(name, nextLine);
-      nextLine += lines;
-      await ctx.emit({ kind: "json", bytes, origin }, new Ack(() => {}, ctx.ledger));
-    };
     try {
-      while (!this.#stopped && !ctx.signal.aborted) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        pending.push(value);
-        pendingBytes += value.byteLength;
-        if (pendingBytes < this.config.chunkBytes) continue;
-        const joined = concat(pending, pendingBytes);
-        const cut = joined.lastIndexOf(0x0a);
-        if (cut === -1) {
-          pending = [joined];
-          continue;
-        }
-        const rest = joined.subarray(cut + 1);
-        pending = rest.byteLength > 0 ? [rest] : [];
-        pendingBytes = rest.byteLength;
-        await emitChunk(joined.subarray(0, cut + 1));
+      for await (const bytes of chunks) {
+        const lines = countLines(bytes);
+        const origin = new LineOrigin(name, nextLine);
+        nextLine += lines;
+        await ctx.emit({ kind: "json", bytes, origin }, new Ack(() => {}, ctx.ledger));
+        if (this.#stopped || ctx.signal.aborted) break;
       }
     } catch (error) {
       throw new InputUnreadable(`cannot read events from ${name}: ${(error as Error).message}`);
-    } finally {
-      reader.releaseLock();
     }
-    if (pendingBytes > 0) await emitChunk(concat(pending, pendingBytes));
   }
 
   async stop(): Promise<void> {
