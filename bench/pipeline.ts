@@ -124,7 +124,7 @@ for (let rep = 1; rep <= arrowReps; rep++) {
   const repStart = performance.now();
   for (const batch of batches) {
     const t0 = performance.now();
-    const result = full.engine.evalArrow({ kind: "arrow", batch, origin });
+    const result = await full.engine.evalArrow({ kind: "arrow", batch, origin });
     latencies.push(performance.now() - t0);
     events += result.events;
     matches += result.matchRules.length;

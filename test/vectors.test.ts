@@ -61,10 +61,10 @@ describe.each(cases.map((c) => [`${c.file}: ${c.vector.name}`, c.vector] as cons
   });
 
   const objectEvents = vector.events.every((e) => typeof e !== "string");
-  test.skipIf(!objectEvents)("Arrow path", () => {
+  test.skipIf(!objectEvents)("Arrow path", async () => {
     const { engine } = compile(vector);
     const batch = recordBatchFromEvents(vector.events as Record<string, unknown>[]);
-    const result = engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin("vector", 1) });
+    const result = await engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin("vector", 1) });
     expect(matchedRows(result.matchRows)).toEqual(vector.matches);
   });
 

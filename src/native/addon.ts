@@ -42,7 +42,7 @@ export interface NativeEngine {
   compileErrors(): NativeCompileError[];
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
-  evalArrow(batch: CDataArray): NativeMatchOutput;
+  evalArrow(batch: CDataArray): Promise<NativeMatchOutput>;
   /** The naive rule-by-rule oracle over the same parse (detection rules only, no correlations). */
   evalJsonReference(chunk: Uint8Array): NativeMatchOutput;
   /** JSON-encoded EngineStats. */

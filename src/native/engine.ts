@@ -114,7 +114,7 @@ export class Engine implements Evaluator {
   }
 
   evaluate(batch: Batch): Promise<EvalResult> {
-    return batch.kind === "json" ? this.evalJson(batch) : Promise.resolve(this.evalArrow(batch));
+    return batch.kind === "json" ? this.evalJson(batch) : this.evalArrow(batch);
   }
 
   async evalJson(batch: RawJsonBatch): Promise<EvalResult> {
@@ -161,8 +161,9 @@ export class Engine implements Evaluator {
     return this.native.evalJsonReference(bytes);
   }
 
-  evalArrow(batch: ArrowBatch): EvalResult {
-    const output = this.native.evalArrow(exportRecordBatch(batch.batch));
+  /** Evaluated on a worker thread; the batch's buffers are read in place, so they must not change until this settles. */
+  async evalArrow(batch: ArrowBatch): Promise<EvalResult> {
+    const output = await this.native.evalArrow(exportRecordBatch(batch.batch));
     return {
       batch,
       rows: batch.batch.numRows,

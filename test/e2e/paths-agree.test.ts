@@ -64,7 +64,7 @@ describe.skipIf(!available)("JSON path ≡ Arrow path on the shared corpus", () 
           if (line.trim() !== "") leafPaths(JSON.parse(line), "", fields);
         }
         const batch = jsonToArrow(chunk, [...fields].sort());
-        const arrow = engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin(file, 1) });
+        const arrow = await engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin(file, 1) });
         expect(pairs(arrow.matchRows, arrow.matchRules)).toEqual(pairs(json.matchRows, json.matchRules));
         events += json.events;
         matches += json.matchRows.length;

@@ -9,8 +9,9 @@ mod json_arrow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
+use arrow_array::RecordBatch;
 use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
-use napi::{Env, JsObject, Result, Task};
+use napi::{Env, JsObject, Ref, Result, Task};
 use napi_derive::napi;
 use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
 use sigma_core::plan::PredField;
@@ -168,6 +169,57 @@ impl Task for EvalJsonTask {
     }
 }
 
+/// Evaluates one imported RecordBatch on a libuv worker thread, so that
+/// the JS thread goes on receiving and decoding while the engine works.
+/// The batch points into the JS buffers of its description, which the task
+/// keeps referenced until `finally` (on the JS thread), after the batch was
+/// dropped (c_data.rs invariants). The correlation ticket is taken on the JS
+/// thread, as for `EvalJsonTask`.
+pub struct EvalArrowTask {
+    engine: Arc<Engine>,
+    batch: Option<RecordBatch>,
+    ticket: Option<Ticket>,
+    description: Option<Ref<()>>,
+}
+
+impl Task for EvalArrowTask {
+    type Output = Vec<(u32, u32)>;
+    type JsValue = MatchOutputJs;
+
+    fn compute(&mut self) -> Result<Self::Output> {
+        let engine = &self.engine;
+        let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
+        let batch = self
+            .batch
+            .take()
+            .ok_or_else(|| engine_error("evalArrow task ran twice"))?;
+        let output = guarded("evalArrow", || {
+            engine.eval_record_batch_ticket(&batch, ticket, None)
+        })?
+        .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        drop(batch);
+        Ok(output.matches)
+    }
+
+    fn resolve(&mut self, _env: Env, matches: Self::Output) -> Result<Self::JsValue> {
+        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
+        Ok(MatchOutputJs {
+            match_rows: Uint32Array::new(match_rows),
+            match_rules: Uint32Array::new(match_rules),
+        })
+    }
+
+    fn finally(&mut self, env: Env) -> Result<()> {
+        // The batch is gone (compute took it; a task that never ran drops it
+        // here first), so the JS buffers may be released.
+        drop(self.batch.take());
+        if let Some(mut description) = self.description.take() {
+            description.unref(env)?;
+        }
+        Ok(())
+    }
+}
+
 #[napi]
 impl NativeEngine {
     /// Compiles a serialized plan (src/plan/types.ts). A malformed plan is an
@@ -261,18 +313,18 @@ impl NativeEngine {
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
-    /// through the C Data Interface without copying its buffers.
-    #[napi]
-    pub fn eval_arrow(&self, batch: JsObject) -> Result<MatchOutputJs> {
+    /// through the C Data Interface without copying its buffers, on a libuv
+    /// worker thread (see `EvalArrowTask`).
+    #[napi(ts_return_type = "Promise<MatchOutputJs>")]
+    pub fn eval_arrow(&self, env: Env, batch: JsObject) -> Result<AsyncTask<EvalArrowTask>> {
         let record_batch = c_data::import_batch(&batch)?;
-        let output = guarded("evalArrow", || self.engine.eval_record_batch(&record_batch))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        drop(record_batch);
-        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
-        Ok(MatchOutputJs {
-            match_rows: Uint32Array::new(match_rows),
-            match_rules: Uint32Array::new(match_rules),
-        })
+        let description = env.create_reference(batch)?;
+        Ok(AsyncTask::new(EvalArrowTask {
+            engine: Arc::clone(&self.engine),
+            batch: Some(record_batch),
+            ticket: Some(self.engine.ticket()),
+            description: Some(description),
+        }))
     }
 
     /// Engine counters plus `correlation` (CorrelationStats).
