@@ -15,7 +15,7 @@
 use crate::text::{write_f64, write_i64, write_u64, TextColumn};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
-use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, RecordBatch, StructArray};
+use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch, StructArray};
 use arrow_schema::DataType;
 
 /// One way a field is reached: the leaf array plus struct ancestors whose
@@ -301,6 +301,20 @@ fn gather_ints<T: ArrowPrimitiveType>(
     }
 }
 
+/// `gather` for the elements of the lists `elems` of `arr`.
+fn gather_list<O: OffsetSizeTrait>(
+    arr: &dyn Array,
+    elems: &[(u32, u32)],
+    strings_only: bool,
+    g: &mut Gather,
+) {
+    let l = arr.as_list::<O>();
+    let offs = l.value_offsets();
+    let at = |i: usize| Some((offs.get(i)?.to_usize()?, offs.get(i + 1)?.to_usize()?));
+    let children = list_children(at, arr, elems, g, !strings_only);
+    gather(l.values().as_ref(), &children, strings_only, g);
+}
+
 /// Gather the values of `elems` of `arr`: every supported type as text
 /// (`strings_only`: string values only, descending into structs, the
 /// keyword view). Lists mark their rows present and multi-valued.
@@ -327,30 +341,8 @@ fn gather(arr: &dyn Array, elems: &[(u32, u32)], strings_only: bool, g: &mut Gat
                 gather(d.values().as_ref(), &mapped, strings_only, g);
             }
         }
-        DataType::List(_) => {
-            let l = arr.as_list::<i32>();
-            let offs = l.value_offsets();
-            let at = |i: usize| {
-                Some((
-                    usize::try_from(*offs.get(i)?).ok()?,
-                    usize::try_from(*offs.get(i + 1)?).ok()?,
-                ))
-            };
-            let children = list_children(at, arr, elems, g, !strings_only);
-            gather(l.values().as_ref(), &children, strings_only, g);
-        }
-        DataType::LargeList(_) => {
-            let l = arr.as_list::<i64>();
-            let offs = l.value_offsets();
-            let at = |i: usize| {
-                Some((
-                    usize::try_from(*offs.get(i)?).ok()?,
-                    usize::try_from(*offs.get(i + 1)?).ok()?,
-                ))
-            };
-            let children = list_children(at, arr, elems, g, !strings_only);
-            gather(l.values().as_ref(), &children, strings_only, g);
-        }
+        DataType::List(_) => gather_list::<i32>(arr, elems, strings_only, g),
+        DataType::LargeList(_) => gather_list::<i64>(arr, elems, strings_only, g),
         DataType::Struct(_) if strings_only => {
             if let Some(st) = arr.as_any().downcast_ref::<StructArray>() {
                 let valid: Elems = valid_elems(arr, elems)
