@@ -1,7 +1,8 @@
 //! Release-mode throughput check (not a test, not committed data):
 //! `cargo run --release -p sigma-core --example throughput -- PLAN.json EVENTS.ndjson [threads]`
 //! Reports parse-only and parse+evaluate events/s and MB/s over the file,
-//! cut into ~4 MiB chunks at newlines, plus the match count.
+//! cut into ~4 MiB chunks at newlines, the match count, and the wall time
+//! per chunk of the engine alone (p50/p99).
 //! Env: `REPS` (default 3), `SKIP_PARSE`, `SKIP_EVAL` (parse-only timing),
 //! `KEYWORDS=1` (parse-only also fills the keyword column), `TAPE_ONLY`
 //! (parse-only without the single-pass scanner), `AB` (interleaved tape vs
@@ -166,20 +167,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let t = Instant::now();
     let mut matches = 0usize;
     let mut events = 0u64;
+    let mut chunk_ms = Vec::with_capacity(parts.len() * reps);
     for _ in 0..reps {
         for c in &parts {
+            let tc = Instant::now();
             let out = engine.eval_json(c)?;
+            chunk_ms.push(tc.elapsed().as_secs_f64() * 1e3);
             matches += out.matches.len();
             events += out.stats.events;
         }
     }
     let s = t.elapsed().as_secs_f64();
+    chunk_ms.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        chunk_ms
+            .get((q * chunk_ms.len() as f64) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     let st = engine.stats();
     println!(
-        "parse+eval ({threads} threads): {:.0} events/s, {:.0} MB/s, {} matches/pass; cpu split parse {:.2}s match {:.2}s cond {:.2}s",
+        "parse+eval ({threads} threads): {:.0} events/s, {:.0} MB/s, {} matches/pass; per chunk p50 {:.2} ms p99 {:.2} ms; cpu split parse {:.2}s match {:.2}s cond {:.2}s",
         events as f64 / s,
         mb * reps as f64 / s,
         matches / reps,
+        at(0.5),
+        at(0.99),
         st.parse_ns as f64 / 1e9,
         st.match_ns as f64 / 1e9,
         st.condition_ns as f64 / 1e9
