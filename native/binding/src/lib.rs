@@ -108,6 +108,15 @@ fn render(
     })
 }
 
+/// (row, rule) pairs as the two typed arrays JS reads.
+fn match_output(matches: Vec<(u32, u32)>) -> MatchOutputJs {
+    let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
+    MatchOutputJs {
+        match_rows: Uint32Array::new(match_rows),
+        match_rules: Uint32Array::new(match_rules),
+    }
+}
+
 fn json_output(RenderedOutput { output, rendered }: RenderedOutput) -> JsonOutputJs {
     let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = output.matches.into_iter().unzip();
     let (dead_rows, dead_reasons): (Vec<u32>, Vec<String>) = output
@@ -202,11 +211,7 @@ impl Task for EvalArrowTask {
     }
 
     fn resolve(&mut self, _env: Env, matches: Self::Output) -> Result<Self::JsValue> {
-        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
-        Ok(MatchOutputJs {
-            match_rows: Uint32Array::new(match_rows),
-            match_rules: Uint32Array::new(match_rules),
-        })
+        Ok(match_output(matches))
     }
 
     fn finally(&mut self, env: Env) -> Result<()> {
@@ -305,11 +310,7 @@ impl NativeEngine {
             JsonParser::default().parse_chunk(&index, limits, bytes, &mut batch);
             sigma_core::reference::evaluate(plan, &batch.view()).matches
         })?;
-        let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
-        Ok(MatchOutputJs {
-            match_rows: Uint32Array::new(match_rows),
-            match_rules: Uint32Array::new(match_rules),
-        })
+        Ok(match_output(matches))
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported

@@ -26,7 +26,7 @@ use crate::matchers::{
 };
 use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
-use rules::{collect_preds, CompiledRule};
+use rules::{sorted_preds, CompiledRule};
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
@@ -84,13 +84,14 @@ impl CompiledPlan {
     /// Compile; predicates that fail are reported and never match.
     pub fn new(plan: Plan) -> (CompiledPlan, Vec<CompileError>) {
         let npreds = plan.predicates.len();
+        let rule_preds: Vec<Vec<u32>> = plan
+            .rules
+            .iter()
+            .map(|r| sorted_preds(&r.condition))
+            .collect();
         let mut pred_rules: Vec<Vec<u32>> = vec![Vec::new(); npreds];
-        for (ri, r) in plan.rules.iter().enumerate() {
-            let mut ps = Vec::new();
-            collect_preds(&r.condition, &mut ps);
-            ps.sort_unstable();
-            ps.dedup();
-            for p in ps {
+        for (ri, ps) in rule_preds.iter().enumerate() {
+            for &p in ps {
                 if let Some(v) = pred_rules.get_mut(p as usize) {
                     v.push(ri as u32);
                 }
@@ -147,7 +148,8 @@ impl CompiledPlan {
         let rules: Vec<CompiledRule> = plan
             .rules
             .iter()
-            .map(|r| CompiledRule::new(&r.condition, r.emit, &cheap, &cost))
+            .zip(rule_preds)
+            .map(|(r, preds)| CompiledRule::new(&r.condition, preds, r.emit, &cheap, &cost))
             .collect();
         let mut trigger_rules: Vec<Vec<u32>> = vec![Vec::new(); npreds];
         let mut untriggered = Vec::new();

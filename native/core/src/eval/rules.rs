@@ -26,7 +26,7 @@ pub(super) struct CompiledRule {
     pub emit: bool,
 }
 
-pub(super) fn collect_preds(e: &Expr, out: &mut Vec<u32>) {
+fn collect_preds(e: &Expr, out: &mut Vec<u32>) {
     match e {
         Expr::Pred(p) => out.push(*p),
         Expr::And(v) | Expr::Or(v) => v.iter().for_each(|c| collect_preds(c, out)),
@@ -35,7 +35,8 @@ pub(super) fn collect_preds(e: &Expr, out: &mut Vec<u32>) {
     }
 }
 
-fn sorted_preds(e: &Expr) -> Vec<u32> {
+/// The predicates `e` uses, sorted, each once.
+pub(super) fn sorted_preds(e: &Expr) -> Vec<u32> {
     let mut ps = Vec::new();
     collect_preds(e, &mut ps);
     ps.sort_unstable();
@@ -105,16 +106,22 @@ fn trigger(e: &Expr, cheap: &[bool], cost: &[u64]) -> Option<(u64, Vec<u32>)> {
 }
 
 impl CompiledRule {
-    pub(super) fn new(expr: &Expr, emit: bool, cheap: &[bool], cost: &[u64]) -> CompiledRule {
+    /// `preds`: `sorted_preds(expr)`.
+    pub(super) fn new(
+        expr: &Expr,
+        preds: Vec<u32>,
+        emit: bool,
+        cheap: &[bool],
+        cost: &[u64],
+    ) -> CompiledRule {
         let mut required = Vec::new();
         collect_required(expr, cheap, &mut required);
         required.sort_unstable();
         required.dedup();
-        let ps = sorted_preds(expr);
-        let all_cheap = ps
+        let all_cheap = preds
             .iter()
             .all(|&p| cheap.get(p as usize).copied().unwrap_or(false));
-        let any_of = (all_cheap && !all_false_value(expr)).then_some(ps);
+        let any_of = (all_cheap && !all_false_value(expr)).then_some(preds);
         let trigger = trigger(expr, cheap, cost).map(|(_, mut ps)| {
             ps.sort_unstable();
             ps.dedup();
@@ -144,14 +151,14 @@ mod tests {
         // pred 0 is common (routing), 1..=3 rare.
         let cost = [1000, 2, 3, 4, 5, 6];
         let e = Expr::And(vec![p(0), Expr::Or(vec![p(1), p(2)]), p(3)]);
-        let r = CompiledRule::new(&e, true, &cheap, &cost);
+        let r = CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost);
         assert_eq!(r.trigger, Some(vec![3]));
         assert_eq!(r.required, vec![0, 3]);
         let e = Expr::Or(vec![
             Expr::And(vec![p(0), p(1)]),
             Expr::And(vec![p(0), p(2)]),
         ]);
-        let r = CompiledRule::new(&e, true, &cheap, &cost);
+        let r = CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost);
         assert_eq!(r.trigger, Some(vec![1, 2]));
         assert!(r.required.is_empty());
     }
@@ -161,17 +168,23 @@ mod tests {
         let cheap = [true, false, true];
         let cost = [1, 1, 1];
         let e = Expr::Not(Box::new(p(0)));
-        assert_eq!(CompiledRule::new(&e, true, &cheap, &cost).trigger, None);
+        assert_eq!(
+            CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost).trigger,
+            None
+        );
         let e = Expr::Or(vec![p(0), p(1)]);
-        assert_eq!(CompiledRule::new(&e, true, &cheap, &cost).trigger, None);
+        assert_eq!(
+            CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost).trigger,
+            None
+        );
         let e = Expr::And(vec![p(1), Expr::Not(Box::new(p(2))), p(0)]);
         assert_eq!(
-            CompiledRule::new(&e, true, &cheap, &cost).trigger,
+            CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost).trigger,
             Some(vec![0])
         );
         let e = Expr::And(vec![p(0), Expr::Const(false)]);
         assert_eq!(
-            CompiledRule::new(&e, true, &cheap, &cost).trigger,
+            CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost).trigger,
             Some(vec![])
         );
     }
