@@ -20,22 +20,22 @@ use arrow_schema::DataType;
 
 /// One way a field is reached: the leaf array plus struct ancestors whose
 /// nulls hide it.
-struct Resolved {
-    leaf: ArrayRef,
-    ancestors: Vec<ArrayRef>,
+struct Resolved<'a> {
+    leaf: &'a ArrayRef,
+    ancestors: Vec<&'a ArrayRef>,
 }
 
-fn resolve_in(
+fn resolve_in<'a>(
     names: &[&str],
-    cols: &[ArrayRef],
+    cols: &'a [ArrayRef],
     path: &str,
-    ancestors: &mut Vec<ArrayRef>,
-    out: &mut Vec<Resolved>,
+    ancestors: &mut Vec<&'a ArrayRef>,
+    out: &mut Vec<Resolved<'a>>,
 ) {
     for (name, col) in names.iter().zip(cols.iter()) {
         if *name == path {
             out.push(Resolved {
-                leaf: col.clone(),
+                leaf: col,
                 ancestors: ancestors.clone(),
             });
         } else if let Some(rest) = path.strip_prefix(name).and_then(|r| r.strip_prefix('.')) {
@@ -44,7 +44,7 @@ fn resolve_in(
                     DataType::Struct(fs) => fs.iter().map(|f| f.name().as_str()).collect(),
                     _ => continue,
                 };
-                ancestors.push(col.clone());
+                ancestors.push(col);
                 resolve_in(&child_names, st.columns(), rest, ancestors, out);
                 ancestors.pop();
             }
@@ -84,12 +84,12 @@ impl<'b> ColumnIndex<'b> {
 
 /// Find every array that holds `path` in `batch`, in column order: the
 /// column named `path`, and struct columns named by a dotted prefix of it.
-fn resolve(batch: &RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Resolved> {
-    let mut found: Vec<(usize, Vec<Resolved>)> = Vec::new();
+fn resolve<'a>(batch: &'a RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Resolved<'a>> {
+    let mut found: Vec<(usize, Vec<Resolved<'a>>)> = Vec::new();
     for i in index.get(path) {
         if let Some(col) = batch.columns().get(i) {
             let leaf = Resolved {
-                leaf: col.clone(),
+                leaf: col,
                 ancestors: Vec::new(),
             };
             found.push((i, vec![leaf]));
@@ -109,7 +109,7 @@ fn resolve(batch: &RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Reso
             };
             let names: Vec<&str> = fs.iter().map(|f| f.name().as_str()).collect();
             let mut out = Vec::new();
-            resolve_in(&names, st.columns(), rest, &mut vec![col.clone()], &mut out);
+            resolve_in(&names, st.columns(), rest, &mut vec![col], &mut out);
             found.push((i, out));
         }
     }
@@ -140,56 +140,65 @@ fn check_type(dt: &DataType) -> Result<(), String> {
     }
 }
 
+/// A gathered value: a string of the batch itself, or a scalar written as
+/// text into `Gather::formatted` (start, end).
+#[derive(Clone, Copy, Debug)]
+enum Text<'a> {
+    Batch(&'a str),
+    Formatted(u32, u32),
+}
+
 /// Values gathered column by column, then emitted in row order: reading
 /// one typed array at a time keeps type dispatch and null tests out of the
 /// per-value loop (a batch can carry hundreds of mostly-null columns).
+/// Strings are borrowed from the batch until `emit` copies them, once,
+/// into the engine's column; one `Gather` serves every column of a batch.
 #[derive(Debug, Default)]
-pub struct Gather {
-    text: String,
-    /// (row, start, end) into `text`, in gathering order.
-    spans: Vec<(u32, u32, u32)>,
+pub struct Gather<'a> {
+    formatted: String,
+    /// (row, value), in gathering order.
+    values: Vec<(u32, Text<'a>)>,
     /// Rows holding a list (present even when it is empty).
     list_rows: Vec<u32>,
-    /// Reused buffers: `spans` in row order, per-row counts, top-level
+    /// Reused buffers: `values` in row order, per-row counts, top-level
     /// element lists.
-    sorted: Vec<(u32, u32, u32)>,
+    sorted: Vec<(u32, Text<'a>)>,
     counts: Vec<u32>,
     top: Elems,
 }
 
-impl Gather {
+impl<'a> Gather<'a> {
     fn clear(&mut self) {
-        self.text.clear();
-        self.spans.clear();
+        self.formatted.clear();
+        self.values.clear();
         self.list_rows.clear();
     }
 
     #[inline]
-    fn push_str(&mut self, row: u32, s: &str) {
-        let start = self.text.len() as u32;
-        self.text.push_str(s);
-        self.spans.push((row, start, self.text.len() as u32));
+    fn push_str(&mut self, row: u32, s: &'a str) {
+        self.values.push((row, Text::Batch(s)));
     }
 
     #[inline]
     fn push_with(&mut self, row: u32, f: impl FnOnce(&mut String)) {
-        let start = self.text.len() as u32;
-        f(&mut self.text);
-        self.spans.push((row, start, self.text.len() as u32));
+        let start = self.formatted.len() as u32;
+        f(&mut self.formatted);
+        let end = self.formatted.len() as u32;
+        self.values.push((row, Text::Formatted(start, end)));
     }
 
     /// Write the gathered values into `out` (reset for `rows` rows) in row
     /// order; values of one row keep their gathering order.
     fn emit(&mut self, rows: usize, out: &mut TextColumn) {
         out.reset(rows);
-        let in_order = self.spans.windows(2).all(|w| w[0].0 <= w[1].0);
-        let spans = if in_order {
-            &self.spans
+        let in_order = self.values.windows(2).all(|w| w[0].0 <= w[1].0);
+        let values = if in_order {
+            &self.values
         } else {
             // Counting sort by row (stable): O(values + rows).
             self.counts.clear();
             self.counts.resize(rows + 1, 0);
-            for &(row, _, _) in &self.spans {
+            for &(row, _) in &self.values {
                 if let Some(c) = self.counts.get_mut(row as usize + 1) {
                     *c += 1;
                 }
@@ -198,19 +207,24 @@ impl Gather {
                 self.counts[i] += self.counts[i - 1];
             }
             self.sorted.clear();
-            self.sorted.resize(self.spans.len(), (0, 0, 0));
-            for &span in &self.spans {
-                if let Some(next) = self.counts.get_mut(span.0 as usize) {
+            self.sorted
+                .resize(self.values.len(), (0, Text::Formatted(0, 0)));
+            for &value in &self.values {
+                if let Some(next) = self.counts.get_mut(value.0 as usize) {
                     if let Some(slot) = self.sorted.get_mut(*next as usize) {
-                        *slot = span;
+                        *slot = value;
                     }
                     *next += 1;
                 }
             }
             &self.sorted
         };
-        for &(row, a, b) in spans {
-            if let Some(v) = self.text.get(a as usize..b as usize) {
+        for &(row, text) in values {
+            let v = match text {
+                Text::Batch(s) => Some(s),
+                Text::Formatted(a, b) => self.formatted.get(a as usize..b as usize),
+            };
+            if let Some(v) = v {
                 out.push(row, v);
             }
         }
@@ -272,7 +286,7 @@ fn list_children(
     offsets: impl Fn(usize) -> Option<(usize, usize)>,
     arr: &dyn Array,
     elems: &[(u32, u32)],
-    g: &mut Gather,
+    g: &mut Gather<'_>,
     mark: bool,
 ) -> Elems {
     let mut children = Elems::new();
@@ -290,7 +304,7 @@ fn list_children(
 fn gather_ints<T: ArrowPrimitiveType>(
     arr: &dyn Array,
     elems: &[(u32, u32)],
-    g: &mut Gather,
+    g: &mut Gather<'_>,
     write: impl Fn(T::Native, &mut String),
 ) {
     let a = arr.as_primitive::<T>();
@@ -302,11 +316,11 @@ fn gather_ints<T: ArrowPrimitiveType>(
 }
 
 /// `gather` for the elements of the lists `elems` of `arr`.
-fn gather_list<O: OffsetSizeTrait>(
-    arr: &dyn Array,
+fn gather_list<'a, O: OffsetSizeTrait>(
+    arr: &'a dyn Array,
     elems: &[(u32, u32)],
     strings_only: bool,
-    g: &mut Gather,
+    g: &mut Gather<'a>,
 ) {
     let l = arr.as_list::<O>();
     let offs = l.value_offsets();
@@ -318,7 +332,7 @@ fn gather_list<O: OffsetSizeTrait>(
 /// Gather the values of `elems` of `arr`: every supported type as text
 /// (`strings_only`: string values only, descending into structs, the
 /// keyword view). Lists mark their rows present and multi-valued.
-fn gather(arr: &dyn Array, elems: &[(u32, u32)], strings_only: bool, g: &mut Gather) {
+fn gather<'a>(arr: &'a dyn Array, elems: &[(u32, u32)], strings_only: bool, g: &mut Gather<'a>) {
     if elems.is_empty() {
         return;
     }
@@ -386,11 +400,11 @@ fn top_level_elems(col: &dyn Array, out: &mut Elems) {
 }
 
 /// Fill `out` with field `path` of `batch`. Missing field → empty column.
-pub fn fill_field(
-    batch: &RecordBatch,
+pub fn fill_field<'a>(
+    batch: &'a RecordBatch,
     index: &ColumnIndex<'_>,
     path: &str,
-    g: &mut Gather,
+    g: &mut Gather<'a>,
     out: &mut TextColumn,
 ) -> Result<(), String> {
     let rows = batch.num_rows();
@@ -413,7 +427,7 @@ pub fn fill_field(
 }
 
 /// Fill `out` with every string value of each row of `batch`.
-pub fn fill_keywords(batch: &RecordBatch, g: &mut Gather, out: &mut TextColumn) {
+pub fn fill_keywords<'a>(batch: &'a RecordBatch, g: &mut Gather<'a>, out: &mut TextColumn) {
     let rows = batch.num_rows();
     g.clear();
     let mut elems = std::mem::take(&mut g.top);

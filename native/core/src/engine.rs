@@ -176,7 +176,6 @@ struct Scratch {
     eval: EvalScratch,
     arrow_cols: Vec<TextColumn>,
     arrow_kw: TextColumn,
-    arrow_gather: columns::Gather,
     valid: Bitset,
 }
 
@@ -603,12 +602,13 @@ impl Engine {
         let fields = &self.plan.plan.fields;
         sc.arrow_cols.resize_with(fields.len(), TextColumn::default);
         let index = columns::ColumnIndex::new(batch);
+        let mut gather = columns::Gather::default();
         for (name, col) in fields.iter().zip(sc.arrow_cols.iter_mut()) {
-            columns::fill_field(batch, &index, name, &mut sc.arrow_gather, col)
+            columns::fill_field(batch, &index, name, &mut gather, col)
                 .map_err(|message| EvalError::InvalidBatch { message })?;
         }
         if self.plan.has_keywords {
-            columns::fill_keywords(batch, &mut sc.arrow_gather, &mut sc.arrow_kw);
+            columns::fill_keywords(batch, &mut gather, &mut sc.arrow_kw);
         }
         sc.valid.reset(rows);
         sc.valid.fill();
