@@ -44,6 +44,20 @@ const MIN_ITEM_BYTES: usize = 256 * 1024;
 /// before splitting pays (756 columns × 815 rows: 13.9 ms in 4 items).
 const MIN_ITEM_CELLS: usize = 1 << 20;
 
+/// Append a work item's (row, rule) pairs to the batch's, its rows moved
+/// by `base` (the item's first row in the batch).
+fn append_shifted(base: u32, part: &[(u32, u32)], out: &mut Vec<(u32, u32)>) {
+    out.extend(part.iter().map(|&(r, x)| (r + base, x)));
+}
+
+/// `append_shifted` for a work item's correlation inputs.
+fn append_shifted_inputs(base: u32, part: Vec<RowInput>, out: &mut Vec<RowInput>) {
+    out.extend(part.into_iter().map(|mut r| {
+        r.row += base;
+        r
+    }));
+}
+
 /// Why a batch could not be evaluated at all.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "code", rename_all = "camelCase")]
@@ -470,17 +484,12 @@ impl Engine {
         let mut row_base = 0u32;
         let mut corr_rows: Vec<RowInput> = Vec::new();
         for (&(start, _), p) in parts.iter().zip(outs) {
-            corr_rows.extend(p.corr.into_iter().map(|mut r| {
-                r.row += row_base;
-                r
-            }));
+            append_shifted(row_base, &p.res.matches, &mut out.matches);
+            append_shifted(row_base, &p.res.hidden, &mut out.correlation_inputs);
+            append_shifted_inputs(row_base, p.corr, &mut corr_rows);
             let n = p.offsets.len().saturating_sub(1);
             out.line_offsets
                 .extend(p.offsets.iter().take(n).map(|o| o + start as u32));
-            out.matches
-                .extend(p.res.matches.iter().map(|&(r, x)| (r + row_base, x)));
-            out.correlation_inputs
-                .extend(p.res.hidden.iter().map(|&(r, x)| (r + row_base, x)));
             out.dead_letters
                 .extend(p.dead.into_iter().map(|d| DeadLetter {
                     line: d.line + row_base,
@@ -551,14 +560,9 @@ impl Engine {
         let mut corr_rows: Vec<RowInput> = Vec::new();
         for (&(start, _), (part, corr)) in parts.iter().zip(outs) {
             let base = start as u32;
-            out.matches
-                .extend(part.matches.iter().map(|&(r, x)| (r + base, x)));
-            out.correlation_inputs
-                .extend(part.correlation_inputs.iter().map(|&(r, x)| (r + base, x)));
-            corr_rows.extend(corr.into_iter().map(|mut r| {
-                r.row += base;
-                r
-            }));
+            append_shifted(base, &part.matches, &mut out.matches);
+            append_shifted(base, &part.correlation_inputs, &mut out.correlation_inputs);
+            append_shifted_inputs(base, corr, &mut corr_rows);
             out.stats.add(&part.stats);
         }
         out.stats.batches = 1;
