@@ -22,9 +22,8 @@ export interface PhysicalField {
   null: number;
   fieldref: number;
   timepart: number;
-  /** Heap bytes of the literal scanners, and their kinds (cased first). */
-  automatonBytes: number;
-  scanners: ("dfa" | "windowed")[];
+  /** Heap bytes of the literal scanners (windowed substring indexes). */
+  scannerBytes: number;
 }
 
 export interface PhysicalPlan {
@@ -43,11 +42,11 @@ export interface PhysicalPlan {
 export function describePhysicalField(f: PhysicalField): string {
   const parts: string[] = [];
   if (f.exact > 0) parts.push(`hash-set exact=${f.exact}`);
-  const automaton = f.acPatternsCased + f.acPatternsFolded;
-  if (automaton > 0) {
+  const patterns = f.acPatternsCased + f.acPatternsFolded;
+  if (patterns > 0) {
     const kinds = [f.prefix > 0 ? `prefix=${f.prefix}` : "", f.suffix > 0 ? `suffix=${f.suffix}` : "", f.contains > 0 ? `contains=${f.contains}` : ""].filter(Boolean);
-    const kib = (f.automatonBytes / 1024).toFixed(0);
-    parts.push(`literals patterns=${automaton} (folded=${f.acPatternsFolded}, cased=${f.acPatternsCased}; ${kinds.join(", ")}; ${f.scanners.join("+")} ${kib} KiB)`);
+    const kib = (f.scannerBytes / 1024).toFixed(0);
+    parts.push(`literals patterns=${patterns} (folded=${f.acPatternsFolded}, cased=${f.acPatternsCased}; ${kinds.join(", ")}; window index ${kib} KiB)`);
   }
   if (f.globGated + f.globUngated > 0) parts.push(`glob gated=${f.globGated} ungated=${f.globUngated}`);
   for (const [name, count] of [["regex", f.regex], ["numeric", f.numeric], ["cidr", f.cidr], ["exists", f.exists], ["null", f.null], ["fieldref", f.fieldref], ["timepart", f.timepart]] as const) {

@@ -14,7 +14,7 @@ test("physical explain of the example rules", () => {
   const { plan } = buildPlan(loadRules(join(import.meta.dir, "..", "..", "rules")));
   const { engine } = Engine.compile(plan);
   const text = explainPhysical(engine.explain() as PhysicalPlan);
-  expect(text).toMatch(/FieldMatcher Image: literals patterns=13 \(folded=13, cased=0; suffix=13; dfa \d+ KiB\)/);
+  expect(text).toMatch(/FieldMatcher Image: literals patterns=13 \(folded=13, cased=0; suffix=13; window index \d+ KiB\)/);
   expect(text).toContain("FieldMatcher DestinationPort: hash-set exact=4, numeric=1");
   expect(text).toContain("FieldMatcher DestinationIp: cidr=2");
   expect(text).toContain("FieldMatcher <keywords: every string value>: literals patterns=3");

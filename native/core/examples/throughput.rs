@@ -70,16 +70,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         engine.plan().rules.len(),
         errors.len()
     );
-    let mut automata: Vec<_> = engine
+    let mut scanners: Vec<_> = engine
         .explain()
         .fields
         .into_iter()
-        .map(|f| (f.counts.automaton_bytes, f.field))
+        .map(|f| (f.counts.scanner_bytes, f.field))
         .collect();
-    automata.sort_unstable_by(|a, b| b.cmp(a));
-    let total: usize = automata.iter().map(|a| a.0).sum();
-    println!("automata: {:.1} MiB; largest:", total as f64 / 1048576.0);
-    for (bytes, field) in automata.iter().take(8) {
+    scanners.sort_unstable_by(|a, b| b.cmp(a));
+    let total: usize = scanners.iter().map(|a| a.0).sum();
+    println!(
+        "literal scanners: {:.1} MiB; largest:",
+        total as f64 / 1048576.0
+    );
+    for (bytes, field) in scanners.iter().take(8) {
         println!("  {field}: {:.1} MiB", *bytes as f64 / 1048576.0);
     }
     let plan = engine.plan().clone();

@@ -28,7 +28,6 @@ use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
 use rules::{sorted_preds, CompiledRule};
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 mod rules;
@@ -37,12 +36,6 @@ mod rules;
 /// field + keyword automaton, so their keyword hits come from the same
 /// pass; shorter values are scanned separately.
 const COMBINED_MIN_LEN: usize = 128;
-
-/// A field's combined automaton is built once the field has scanned this
-/// many bytes of long values per automaton pattern without it (ski rental:
-/// building a DFA costs about as much as scanning that many bytes twice),
-/// so fields that rarely hold long text never pay for one.
-const COMBINE_BYTES_PER_PATTERN: u64 = 8 << 10;
 
 /// The immutable, shareable compiled form of a plan.
 pub struct CompiledPlan {
@@ -67,15 +60,11 @@ pub struct CompiledPlan {
     kw_slot: Option<usize>,
     /// Per entry of `fields`: its automaton inputs (cased, folded).
     ac_src: Vec<(AcBuilder, AcBuilder)>,
-    /// Per entry of `fields`: its automata extended with the keyword
-    /// patterns, built on first use (None when building failed).
-    combined: Vec<OnceLock<Option<CombinedAc>>>,
-    /// Per entry of `fields`: bytes of long values scanned without the
-    /// combined automaton so far, and the count that triggers building it.
-    /// (`combined` and this counter are the only state that changes after
-    /// compilation: a lazily filled cache, invisible in results.)
-    long_bytes: Vec<AtomicU64>,
-    combine_after: Vec<u64>,
+    /// Per entry of `fields`: its scanners extended with the keyword
+    /// patterns, built when the field first holds a long value (so fields
+    /// that never do cost no memory). The only state that changes after
+    /// compilation: a lazily filled cache, invisible in results.
+    combined: Vec<OnceLock<CombinedAc>>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -131,18 +120,8 @@ impl CompiledPlan {
         let mut fields = Vec::new();
         let mut ac_src = Vec::new();
         for (f, b) in builders {
-            let src = b.ac_sources();
-            match b.finish() {
-                Ok(m) => {
-                    fields.push((f, m));
-                    ac_src.push(src);
-                }
-                Err(message) => errors.push(CompileError {
-                    predicate: u32::MAX,
-                    rules: Vec::new(),
-                    message: format!("automaton for field {f:?}: {message}"),
-                }),
-            }
+            ac_src.push(b.ac_sources());
+            fields.push((f, b.finish()));
         }
         let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
         let rules: Vec<CompiledRule> = plan
@@ -182,14 +161,6 @@ impl CompiledPlan {
         let index = FieldIndex::new(&plan.fields);
         let kw_slot = fields.iter().position(|(f, _)| *f == PredField::Keyword);
         let combined = fields.iter().map(|_| OnceLock::new()).collect();
-        let long_bytes = fields.iter().map(|_| AtomicU64::new(0)).collect();
-        let kw_pats = kw_slot
-            .and_then(|k| ac_src.get(k))
-            .map_or(0, |(a, b): &(AcBuilder, AcBuilder)| a.len() + b.len());
-        let combine_after = ac_src
-            .iter()
-            .map(|(a, b)| (a.len() + b.len() + kw_pats) as u64 * COMBINE_BYTES_PER_PATTERN)
-            .collect();
         (
             CompiledPlan {
                 plan,
@@ -205,8 +176,6 @@ impl CompiledPlan {
                 kw_slot,
                 ac_src,
                 combined,
-                long_bytes,
-                combine_after,
                 has_keywords,
                 pred_rules,
             },
@@ -370,30 +339,15 @@ pub fn evaluate(
             if !is_kw {
                 s.cache.reset(n);
             }
-            // This field's combined automaton, once it has earned it.
+            // This field's combined scanners, built on its first long value.
             let comb = match (combine && tests && !is_kw, cp.combined.get(fi)) {
-                (true, Some(c)) => match c.get() {
-                    Some(x) => x.as_ref(),
-                    None => {
-                        let seen = cp
-                            .long_bytes
-                            .get(fi)
-                            .map_or(0, |b| b.load(Ordering::Relaxed));
-                        if seen >= cp.combine_after.get(fi).copied().unwrap_or(u64::MAX) {
-                            c.get_or_init(|| {
-                                let src = cp.ac_src.get(fi)?;
-                                let ksrc = cp.kw_slot.and_then(|k| cp.ac_src.get(k))?;
-                                CombinedAc::build(src, ksrc).ok()
-                            })
-                            .as_ref()
-                        } else {
-                            None
-                        }
-                    }
-                },
+                (true, Some(c)) => cp
+                    .ac_src
+                    .get(fi)
+                    .zip(cp.kw_slot.and_then(|k| cp.ac_src.get(k)))
+                    .map(|(src, ksrc)| (c, src, ksrc)),
                 _ => None,
             };
-            let mut long_seen = 0u64;
             let mut ids = s
                 .ids
                 .get_mut(fi)
@@ -437,26 +391,22 @@ pub fn evaluate(
                         if let (false, true, Some(kwm)) =
                             (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
                         {
-                            match (
+                            if let (Some((c, src, ksrc)), Err(kslot)) = (
                                 comb,
                                 s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
                             ) {
-                                (Some(comb), Err(kslot)) => {
-                                    let kstart = s.kwc.mark();
-                                    m.scan_value_kw(
-                                        kwm,
-                                        comb,
-                                        v,
-                                        &mut s.vs,
-                                        s.cache.preds_mut(),
-                                        s.kwc.preds_mut(),
-                                    );
-                                    s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
-                                    kw_texts.push(v);
-                                    done = true;
-                                }
-                                (None, Err(_)) => long_seen += v.len() as u64,
-                                _ => {}
+                                let kstart = s.kwc.mark();
+                                m.scan_value_kw(
+                                    kwm,
+                                    c.get_or_init(|| CombinedAc::build(src, ksrc)),
+                                    v,
+                                    &mut s.vs,
+                                    s.cache.preds_mut(),
+                                    s.kwc.preds_mut(),
+                                );
+                                s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
+                                kw_texts.push(v);
+                                done = true;
                             }
                         }
                         if !done {
@@ -468,11 +418,6 @@ pub fn evaluate(
                 ids.push(id);
                 for &p in s.cache.preds(id) {
                     s.hits.set(p, row as usize);
-                }
-            }
-            if long_seen > 0 {
-                if let Some(b) = cp.long_bytes.get(fi) {
-                    b.fetch_add(long_seen, Ordering::Relaxed);
                 }
             }
             let distinct = if is_kw { s.kwc.len() } else { s.cache.len() };

@@ -1,22 +1,14 @@
 //! Literal string predicates of one field, combined: `exact` via hash maps
 //! (folded text → predicates for case-insensitive ones, raw text for cased),
 //! `prefix`/`suffix`/`contains` via one multi-substring scanner per casing
-//! (every occurrence; the case-insensitive one runs over the folded
-//! value), with anchors checked from match positions. The scanner is an
-//! Aho-Corasick DFA for small pattern sets, whose tables stay in cache and
-//! walk long texts fastest, and `substring::SubstringSet` for large ones,
-//! whose DFA would take tens of megabytes and seconds to build.
-//! The scanners also carry glob "gate" literals. Empty patterns never enter
-//! a scanner: prefix/suffix/contains "" match every value (`any_value`).
+//! (`substring::SubstringSet`; the case-insensitive one runs over the folded
+//! value), with anchors checked from match positions. The scanners also
+//! carry glob "gate" literals. Empty patterns never enter a scanner:
+//! prefix/suffix/contains "" match every value (`any_value`).
 
 use super::substring::SubstringSet;
 use crate::hash::FxHashMap;
 use crate::plan::StringMode;
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-
-/// Pattern sets up to this many bytes get a DFA (about 3 MB of table at
-/// this size); larger ones the windowed substring scanner.
-const DFA_MAX_PATTERN_BYTES: usize = 8 << 10;
 
 /// What an automaton pattern stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,17 +25,11 @@ pub enum AcPat {
 
 #[derive(Debug, Clone)]
 pub struct AcSet {
-    scanner: Scanner,
+    scanner: SubstringSet,
     pub pats: Vec<AcPat>,
     /// Patterns from this index on belong to the keyword matcher (a
     /// combined field + keyword automaton, `AcBuilder::combined`).
     pub kw_from: usize,
-}
-
-#[derive(Debug, Clone)]
-enum Scanner {
-    Dfa(AhoCorasick),
-    Windows(SubstringSet),
 }
 
 /// Builder input for one casing.
@@ -77,65 +63,39 @@ impl AcBuilder {
         (b, field.len())
     }
 
-    pub fn build(self) -> Result<Option<AcSet>, String> {
+    /// The scanner, or None without patterns.
+    pub fn build(self) -> Option<AcSet> {
         let n = self.strings.len();
         self.build_split(n)
     }
 
     /// Build with patterns from `kw_from` on reported as keyword hits.
-    pub fn build_split(self, kw_from: usize) -> Result<Option<AcSet>, String> {
+    pub fn build_split(self, kw_from: usize) -> Option<AcSet> {
         if self.strings.is_empty() {
-            return Ok(None);
+            return None;
         }
-        let total: usize = self.strings.iter().map(String::len).sum();
-        let scanner = if total <= DFA_MAX_PATTERN_BYTES {
-            let dfa = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::Standard)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&self.strings)
-                .map_err(|e| e.to_string())?;
-            Scanner::Dfa(dfa)
-        } else {
-            Scanner::Windows(SubstringSet::new(&self.strings))
-        };
-        Ok(Some(AcSet {
-            scanner,
+        Some(AcSet {
+            scanner: SubstringSet::new(&self.strings),
             pats: self.pats,
             kw_from,
-        }))
+        })
     }
 }
 
 impl AcSet {
-    /// The scanner's kind, for explain: `dfa` or `windowed`.
-    pub fn kind(&self) -> &'static str {
-        match &self.scanner {
-            Scanner::Dfa(_) => "dfa",
-            Scanner::Windows(_) => "windowed",
-        }
-    }
-
     /// Heap bytes of the scanner.
     pub fn memory_usage(&self) -> usize {
-        match &self.scanner {
-            Scanner::Dfa(d) => d.memory_usage(),
-            Scanner::Windows(w) => w.memory_usage(),
-        }
+        self.scanner.memory_usage()
     }
 
-    /// Every occurrence as (pattern, start, end).
+    /// Occurrences as (pattern, start, end): for each pattern that occurs,
+    /// at least its first and last (the `SubstringSet` invariant).
     #[inline]
     fn occurrences(&self, text: &str, mut on: impl FnMut(usize, usize, usize)) {
-        match &self.scanner {
-            Scanner::Dfa(d) => {
-                for m in d.find_overlapping_iter(text) {
-                    on(m.pattern().as_usize(), m.start(), m.end());
-                }
-            }
-            Scanner::Windows(w) => w.scan(text.as_bytes(), |p, start| {
-                on(p as usize, start, start + w.pattern_len(p));
-            }),
-        }
+        let w = &self.scanner;
+        w.scan(text.as_bytes(), |p, start| {
+            on(p as usize, start, start + w.pattern_len(p));
+        });
     }
 
     /// Report every (pattern, anchored-ok) hit over `text`.
@@ -231,7 +191,7 @@ mod tests {
                 mode: StringMode::Prefix,
             },
         );
-        let s = b.build().unwrap().unwrap();
+        let s = b.build().unwrap();
         let run = |t: &str| {
             let mut p = Vec::new();
             let mut g = Vec::new();
@@ -248,7 +208,7 @@ mod tests {
     }
 
     #[test]
-    fn large_sets_use_the_windowed_scanner_with_the_same_results() {
+    fn large_sets_agree_with_the_direct_test() {
         let modes = [
             StringMode::Prefix,
             StringMode::Suffix,
@@ -267,8 +227,7 @@ mod tests {
                 },
             );
         }
-        let s = b.build().unwrap().unwrap();
-        assert_eq!(s.kind(), "windowed");
+        let s = b.build().unwrap();
         for text in [
             pattern(4),
             format!("c:{}", pattern(5)),

@@ -16,6 +16,7 @@ pub mod numeric;
 pub mod regex;
 pub mod substring;
 pub mod timepart;
+pub mod window_filter;
 
 use crate::bitset::HitSets;
 use crate::fold::{fold, fold_cow};
@@ -70,9 +71,7 @@ pub struct FieldMatcherStats {
     pub fieldref: usize,
     pub timepart: usize,
     /// Heap bytes of the field's literal scanners.
-    pub automaton_bytes: usize,
-    /// The literal scanners' kinds (`literal::AcSet::kind`), cased first.
-    pub scanners: Vec<&'static str>,
+    pub scanner_bytes: usize,
 }
 
 /// An expensive predicate, run on candidate rows only.
@@ -118,16 +117,13 @@ pub struct CombinedAc {
 
 impl CombinedAc {
     /// Build from the automaton sources of a field and of the keywords.
-    pub fn build(
-        field: &(AcBuilder, AcBuilder),
-        kw: &(AcBuilder, AcBuilder),
-    ) -> Result<Self, String> {
+    pub fn build(field: &(AcBuilder, AcBuilder), kw: &(AcBuilder, AcBuilder)) -> Self {
         let (cs, cs_from) = AcBuilder::combined(&field.0, &kw.0);
         let (ci, ci_from) = AcBuilder::combined(&field.1, &kw.1);
-        Ok(CombinedAc {
-            cs: cs.build_split(cs_from)?,
-            ci: ci.build_split(ci_from)?,
-        })
+        CombinedAc {
+            cs: cs.build_split(cs_from),
+            ci: ci.build_split(ci_from),
+        }
     }
 }
 
@@ -275,16 +271,18 @@ impl FieldMatcherBuilder {
         (self.ac_cs.clone(), self.ac_ci.clone())
     }
 
-    pub fn finish(self) -> Result<FieldMatcher, String> {
+    pub fn finish(self) -> FieldMatcher {
         let mut m = self.m;
         m.stats.ac_patterns_cased = self.ac_cs.len();
         m.stats.ac_patterns_folded = self.ac_ci.len();
-        m.ac_cs = self.ac_cs.build()?;
-        m.ac_ci = self.ac_ci.build()?;
-        let scanners = [&m.ac_cs, &m.ac_ci].into_iter().flatten();
-        m.stats.automaton_bytes = scanners.clone().map(AcSet::memory_usage).sum();
-        m.stats.scanners = scanners.map(AcSet::kind).collect();
-        Ok(m)
+        m.ac_cs = self.ac_cs.build();
+        m.ac_ci = self.ac_ci.build();
+        m.stats.scanner_bytes = [&m.ac_cs, &m.ac_ci]
+            .into_iter()
+            .flatten()
+            .map(AcSet::memory_usage)
+            .sum();
+        m
     }
 }
 
