@@ -12,8 +12,8 @@
 //! - imported arrays point into JS memory without copying; they are only
 //!   valid while the JS description is reachable, so every entry point that
 //!   imports drops the imported arrays before it returns to JS, or holds a
-//!   reference to the description until it has dropped them (evalArrow's
-//!   worker-thread task);
+//!   reference to the description until it has dropped them (evalArrow,
+//!   which evaluates on the engine's threads);
 //! - every struct we allocate is freed exactly once, by its release callback
 //!   (arrow-rs calls it when the last imported buffer is dropped);
 //! - exported buffers are copied into JS-owned memory, so nothing on the JS

@@ -9,17 +9,21 @@ mod json_arrow;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use arrow_array::RecordBatch;
-use napi::bindgen_prelude::{AsyncTask, Buffer, Uint32Array, Uint8Array};
-use napi::{Env, JsObject, Ref, Result, Task};
+use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
+use napi::{Env, JsObject, Result};
 use napi_derive::napi;
 use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
 use sigma_core::plan::PredField;
 use sigma_core::render::{LineSource, MatchRenderer};
-use sigma_core::{Engine, JsonEvalOutput, Ticket};
+use sigma_core::{Engine, JsonEvalOutput};
 
 fn engine_error(message: impl Into<String>) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, message.into())
+}
+
+/// A batch the engine refused (`EvalError`): the caller's input, not a bug.
+fn invalid_input(error: impl std::fmt::Display) -> napi::Error {
+    napi::Error::new(napi::Status::InvalidArg, error.to_string())
 }
 
 /// Runs engine code, turning a panic (a bug, never an input error) into an error value.
@@ -92,7 +96,7 @@ pub struct RenderedOutput {
     rendered: Option<Vec<u8>>,
 }
 
-fn render(
+fn render_matches(
     renderer: &MatchRenderer,
     chunk: &[u8],
     output: &JsonEvalOutput,
@@ -144,87 +148,6 @@ pub struct NativeEngine {
     errors: Vec<CompileErrorJs>,
 }
 
-/// Evaluates one NDJSON chunk on a libuv worker thread, so that JS I/O
-/// overlaps evaluation. The chunk is copied once into Rust memory.
-/// The correlation ticket is taken when the task is created (on the JS
-/// thread), so correlation state sees batches in call order even when
-/// several tasks run at once.
-pub struct EvalJsonTask {
-    engine: Arc<Engine>,
-    renderer: Arc<MatchRenderer>,
-    chunk: Vec<u8>,
-    ticket: Option<Ticket>,
-    render: Option<RenderOptionsJs>,
-}
-
-impl Task for EvalJsonTask {
-    type Output = RenderedOutput;
-    type JsValue = JsonOutputJs;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let engine = &self.engine;
-        let chunk = &self.chunk;
-        let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
-        let output = guarded("evalJson", || engine.eval_json_ticket(chunk, ticket, None))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        let rendered = guarded("render", || {
-            render(&self.renderer, chunk, &output, &self.render)
-        })?;
-        Ok(RenderedOutput { output, rendered })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(json_output(output))
-    }
-}
-
-/// Evaluates one imported RecordBatch on a libuv worker thread, so that
-/// the JS thread goes on receiving and decoding while the engine works.
-/// The batch points into the JS buffers of its description, which the task
-/// keeps referenced until `finally` (on the JS thread), after the batch was
-/// dropped (c_data.rs invariants). The correlation ticket is taken on the JS
-/// thread, as for `EvalJsonTask`.
-pub struct EvalArrowTask {
-    engine: Arc<Engine>,
-    batch: Option<RecordBatch>,
-    ticket: Option<Ticket>,
-    description: Option<Ref<()>>,
-}
-
-impl Task for EvalArrowTask {
-    type Output = Vec<(u32, u32)>;
-    type JsValue = MatchOutputJs;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        let engine = &self.engine;
-        let ticket = self.ticket.take().unwrap_or_else(|| engine.ticket());
-        let batch = self
-            .batch
-            .take()
-            .ok_or_else(|| engine_error("evalArrow task ran twice"))?;
-        let output = guarded("evalArrow", || {
-            engine.eval_record_batch_ticket(&batch, ticket, None)
-        })?
-        .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
-        drop(batch);
-        Ok(output.matches)
-    }
-
-    fn resolve(&mut self, _env: Env, matches: Self::Output) -> Result<Self::JsValue> {
-        Ok(match_output(matches))
-    }
-
-    fn finally(&mut self, env: Env) -> Result<()> {
-        // The batch is gone (compute took it; a task that never ran drops it
-        // here first), so the JS buffers may be released.
-        drop(self.batch.take());
-        if let Some(mut description) = self.description.take() {
-            description.unref(env)?;
-        }
-        Ok(())
-    }
-}
-
 #[napi]
 impl NativeEngine {
     /// Compiles a serialized plan (src/plan/types.ts). A malformed plan is an
@@ -260,27 +183,47 @@ impl NativeEngine {
             .collect()
     }
 
+    /// Evaluates one NDJSON chunk on the engine's threads; the promise
+    /// settles on the JS thread, so JS I/O overlaps evaluation and several
+    /// chunks may be in the engine at once (they share its threads). The
+    /// chunk is read in place: `Buffer` keeps the JS memory alive and is
+    /// dropped in the resolver, on the JS thread; the caller must not write
+    /// to the chunk before the promise settles. The correlation ticket is
+    /// taken here, on the JS thread, so correlation state sees chunks in
+    /// call order.
     #[napi(ts_return_type = "Promise<JsonOutputJs>")]
     pub fn eval_json(
         &self,
+        env: Env,
         chunk: Buffer,
         render: Option<RenderOptionsJs>,
-    ) -> AsyncTask<EvalJsonTask> {
-        let ticket = Some(self.engine.ticket());
-        AsyncTask::new(EvalJsonTask {
-            engine: Arc::clone(&self.engine),
-            renderer: Arc::clone(&self.renderer),
-            chunk: chunk.to_vec(),
-            ticket,
-            render,
-        })
+    ) -> Result<JsObject> {
+        let (deferred, promise) = env.create_deferred()?;
+        let engine = Arc::clone(&self.engine);
+        let renderer = Arc::clone(&self.renderer);
+        let ticket = engine.ticket();
+        self.engine.spawn(move || {
+            let result = guarded("evalJson", || {
+                let output = engine
+                    .eval_json_ticket(&chunk, ticket, None)
+                    .map_err(invalid_input)?;
+                let rendered = render_matches(&renderer, &chunk, &output, &render);
+                Ok(RenderedOutput { output, rendered })
+            })
+            .and_then(|r| r);
+            deferred.resolve(move |_env| {
+                drop(chunk);
+                result.map(json_output)
+            });
+        });
+        Ok(promise)
     }
 
     #[napi]
     pub fn eval_json_sync(&self, chunk: Uint8Array) -> Result<JsonOutputJs> {
         let bytes: &[u8] = &chunk;
-        let output = guarded("evalJsonSync", || self.engine.eval_json(bytes))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        let output =
+            guarded("evalJsonSync", || self.engine.eval_json(bytes))?.map_err(invalid_input)?;
         Ok(json_output(RenderedOutput {
             output,
             rendered: None,
@@ -314,18 +257,32 @@ impl NativeEngine {
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
-    /// through the C Data Interface without copying its buffers, on a libuv
-    /// worker thread (see `EvalArrowTask`).
+    /// through the C Data Interface without copying its buffers, on the
+    /// engine's threads (as `eval_json`). The imported batch points into the
+    /// JS buffers of its description, which stays referenced until the
+    /// resolver (on the JS thread), after the batch was dropped (c_data.rs
+    /// invariants).
     #[napi(ts_return_type = "Promise<MatchOutputJs>")]
-    pub fn eval_arrow(&self, env: Env, batch: JsObject) -> Result<AsyncTask<EvalArrowTask>> {
+    pub fn eval_arrow(&self, env: Env, batch: JsObject) -> Result<JsObject> {
         let record_batch = c_data::import_batch(&batch)?;
-        let description = env.create_reference(batch)?;
-        Ok(AsyncTask::new(EvalArrowTask {
-            engine: Arc::clone(&self.engine),
-            batch: Some(record_batch),
-            ticket: Some(self.engine.ticket()),
-            description: Some(description),
-        }))
+        let mut description = env.create_reference(batch)?;
+        let (deferred, promise) = env.create_deferred()?;
+        let engine = Arc::clone(&self.engine);
+        let ticket = engine.ticket();
+        self.engine.spawn(move || {
+            let result = guarded("evalArrow", || {
+                engine
+                    .eval_record_batch_ticket(&record_batch, ticket, None)
+                    .map_err(invalid_input)
+            })
+            .and_then(|r| r);
+            drop(record_batch);
+            deferred.resolve(move |env| {
+                description.unref(env)?;
+                result.map(|output| match_output(output.matches))
+            });
+        });
+        Ok(promise)
     }
 
     /// Engine counters plus `correlation` (CorrelationStats).
@@ -352,8 +309,7 @@ impl NativeEngine {
     #[napi]
     pub fn restore(&self, snapshot: Buffer) -> Result<String> {
         let bytes: &[u8] = &snapshot;
-        let report = guarded("restore", || self.engine.restore(bytes))?
-            .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+        let report = guarded("restore", || self.engine.restore(bytes))?.map_err(invalid_input)?;
         serde_json::to_string(&report).map_err(|e| engine_error(e.to_string()))
     }
 
@@ -378,6 +334,6 @@ pub fn json_to_arrow(env: Env, chunk: Uint8Array, fields: Vec<String>) -> Result
     let batch = guarded("jsonToArrow", || {
         json_arrow::to_record_batch(bytes, &fields)
     })?
-    .map_err(|e| napi::Error::new(napi::Status::InvalidArg, e.to_string()))?;
+    .map_err(invalid_input)?;
     c_data::export_batch(&env, &batch)
 }

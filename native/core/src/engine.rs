@@ -3,11 +3,13 @@
 //! batch; both return `(row, rule)` matches sorted by row then rule. A JSON
 //! chunk is cut at newlines into sub-batches of at most about
 //! `SUB_BATCH_BYTES` (and, with several threads, about two per thread); the
-//! sub-batches are work items pulled (atomic cursor) by up to `threads`
-//! workers — the calling thread plus scoped helpers — each with a pooled
-//! `Scratch`, and merged in row order, so output never depends on the thread
-//! count or the sub-batch size. `Engine` is `Send + Sync`; all mutable state is
-//! in the scratch pool (a mutex held only to take/return a scratch) and atomic
+//! sub-batches are work items run by the engine's own pool of `threads`
+//! worker threads, each with a pooled `Scratch`, and merged in row order, so
+//! output never depends on the thread count or the sub-batch size. Batches
+//! submitted together (`spawn`) share the pool: one batch's items start while
+//! another's results are on their way back, and the cores are never
+//! oversubscribed. `Engine` is `Send + Sync`; all mutable state is in the
+//! scratch pool (a mutex held only to take/return a scratch) and atomic
 //! counters.
 
 use crate::bitset::Bitset;
@@ -21,9 +23,10 @@ use crate::matchers::CompileError;
 use crate::plan::{Plan, PlanError};
 use crate::text::{BatchView, TextColumn};
 use arrow_array::RecordBatch;
+use rayon::prelude::*;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// A JSON chunk is parsed and evaluated in sub-batches of at most this many
@@ -66,8 +69,6 @@ pub enum EvalError {
     ChunkTooLarge { bytes: u64 },
     /// An Arrow column is malformed or of an unsupported type.
     InvalidBatch { message: String },
-    /// A worker thread failed (a bug).
-    Internal { message: String },
 }
 
 impl std::fmt::Display for EvalError {
@@ -75,7 +76,6 @@ impl std::fmt::Display for EvalError {
         match self {
             EvalError::ChunkTooLarge { bytes } => write!(f, "chunk of {bytes} bytes exceeds 4 GiB"),
             EvalError::InvalidBatch { message } => write!(f, "invalid Arrow batch: {message}"),
-            EvalError::Internal { message } => write!(f, "internal error: {message}"),
         }
     }
 }
@@ -201,6 +201,9 @@ pub struct Engine {
     pool: Mutex<Vec<Scratch>>,
     stats: AtomicStats,
     threads: usize,
+    /// The evaluation threads (None if they could not be started: work then
+    /// runs on the calling thread).
+    workers: Option<rayon::ThreadPool>,
     sub_batch_bytes: usize,
 }
 
@@ -257,6 +260,11 @@ impl Engine {
                 pool: Mutex::new(Vec::new()),
                 stats: AtomicStats::default(),
                 threads,
+                workers: rayon::ThreadPoolBuilder::new()
+                    .num_threads(threads)
+                    .thread_name(|i| format!("sigma-eval-{i}"))
+                    .build()
+                    .ok(),
                 sub_batch_bytes: SUB_BATCH_BYTES,
             },
             errors,
@@ -361,65 +369,57 @@ impl Engine {
         parts
     }
 
-    /// Run `items` work items on up to `self.threads` workers (the calling
-    /// thread and scoped helpers) pulling item indices from an atomic
-    /// cursor; results come back indexed by item.
+    /// Run `job` (one batch's evaluation) on a thread of its own, off the
+    /// caller's; it waits there while its work items run on the engine's
+    /// threads. The pool's threads only ever run work items, which never
+    /// block: a batch's job blocks (its correlation step waits for earlier
+    /// tickets), and on a pool thread it could be stacked, by work stealing,
+    /// on top of the very batch it waits for. Runs `job` on the calling
+    /// thread if no thread can be started.
+    pub fn spawn<F: FnOnce() + Send + 'static>(&self, job: F) {
+        fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
+            slot.lock().ok().and_then(|mut job| job.take())
+        }
+        // Shared so that the job is still here if the thread cannot start.
+        let slot = Arc::new(Mutex::new(Some(job)));
+        let theirs = Arc::clone(&slot);
+        let spawned = std::thread::Builder::new()
+            .name("sigma-batch".into())
+            .spawn(move || {
+                if let Some(job) = take(&theirs) {
+                    job();
+                }
+            });
+        if spawned.is_err() {
+            if let Some(job) = take(&slot) {
+                job();
+            }
+        }
+    }
+
+    /// Run `items` work items on the engine's threads, each with a pooled
+    /// scratch; results come back indexed by item.
     fn run_items<T: Send>(
         &self,
         items: usize,
         run: impl Fn(usize, &mut Scratch) -> T + Sync,
-    ) -> Result<Vec<T>, EvalError> {
-        let workers = self.threads.min(items).max(1);
-        if workers == 1 {
+    ) -> Vec<T> {
+        let with_scratch = |i: usize| {
             let mut sc = self.take_scratch();
-            let outs = (0..items).map(|i| run(i, &mut sc)).collect();
+            let out = run(i, &mut sc);
             self.put_scratch(sc);
-            return Ok(outs);
-        }
-        let cursor = AtomicUsize::new(0);
-        let work = || {
-            let mut sc = self.take_scratch();
-            let mut done = Vec::new();
-            loop {
-                let i = cursor.fetch_add(1, Ordering::Relaxed);
-                if i >= items {
-                    break;
-                }
-                done.push((i, run(i, &mut sc)));
-            }
-            self.put_scratch(sc);
-            done
+            out
         };
-        let mut slots: Vec<Option<T>> = Vec::new();
-        slots.resize_with(items, || None);
-        std::thread::scope(|s| {
-            let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
-            let mine = work();
-            for (i, o) in mine {
-                if let Some(slot) = slots.get_mut(i) {
-                    *slot = Some(o);
-                }
-            }
-            for h in helpers {
-                let done = h.join().map_err(|_| EvalError::Internal {
-                    message: "evaluation thread panicked".into(),
-                })?;
-                for (i, o) in done {
-                    if let Some(slot) = slots.get_mut(i) {
-                        *slot = Some(o);
-                    }
-                }
-            }
-            Ok::<(), EvalError>(())
-        })?;
-        slots
-            .into_iter()
-            .map(|o| {
-                o.ok_or_else(|| EvalError::Internal {
-                    message: "work item left unevaluated".into(),
-                })
-            })
-            .collect()
+        match (&self.workers, items) {
+            (Some(pool), 2..) => pool.install(|| {
+                (0..items)
+                    .into_par_iter()
+                    .with_max_len(1)
+                    .map(with_scratch)
+                    .collect()
+            }),
+            _ => (0..items).map(with_scratch).collect(),
+        }
     }
 
     /// Reserve this batch's place in the correlation order, on the thread
@@ -475,7 +475,7 @@ impl Engine {
         let outs = self.run_items(parts.len(), |i, sc| {
             let part = parts.get(i).and_then(|&(a, b)| chunk.get(a..b));
             self.run_part(part.unwrap_or_default(), sc)
-        })?;
+        });
         let mut out = JsonEvalOutput::default();
         let mut stats = BatchStats {
             batches: 1,
@@ -545,7 +545,8 @@ impl Engine {
                 }
                 self.eval_arrow_with(&batch.slice(start, end - start), sc)
             })
-            .and_then(|outs| outs.into_iter().collect::<Result<Vec<_>, _>>());
+            .into_iter()
+            .collect::<Result<Vec<_>, _>>();
         let outs = match result {
             Ok(x) => x,
             Err(e) => {

@@ -1,5 +1,5 @@
 //! Batch ordering for correlation state. Evaluation of batches may run
-//! concurrently (the napi binding evaluates on libuv worker threads), but
+//! concurrently (the napi binding runs them as jobs on the engine's threads), but
 //! correlation windows must see batches in the order the caller submitted
 //! them. A `Ticket` is issued in submission order (on the caller's thread);
 //! the correlation step of a batch waits until every earlier ticket is

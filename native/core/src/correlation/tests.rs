@@ -572,3 +572,74 @@ fn batches_keep_ticket_order() {
 }
 
 use std::sync::Arc;
+
+/// Batches spawned together share the engine's threads; their correlation
+/// steps still run in ticket order, and none waits on another stacked on
+/// its own thread (that would stall until the sequencer's wait limit).
+#[test]
+fn spawned_batches_share_the_threads_in_ticket_order() {
+    let c = corr(
+        "c",
+        "event_count",
+        &[0],
+        &["user"],
+        60_000,
+        json!({"gte":3}),
+        None,
+        true,
+    );
+    let mut p = plan(1, vec![c], Some("t"));
+    p.options.threads = 2;
+    // Batches of ~600 KB: each is cut into several work items.
+    let batches: Vec<Vec<u8>> = (0..6i64)
+        .map(|b| {
+            let events: Vec<(u32, String, i64)> = (0..6000i64)
+                .map(|i| {
+                    (
+                        u32::from(i % 7 == 0),
+                        format!("user{}-{}", i % 50, "x".repeat(60)),
+                        b * 6000 + i,
+                    )
+                })
+                .collect();
+            let refs: Vec<(u32, &str, i64, Option<&str>)> = events
+                .iter()
+                .map(|(id, u, t)| (*id, u.as_str(), *t, None))
+                .collect();
+            ndjson(&refs)
+        })
+        .collect();
+    let sequential = engine(p.clone());
+    let want: Vec<Vec<(u32, u32)>> = batches
+        .iter()
+        .map(|b| {
+            sequential
+                .eval_json(b)
+                .map(|o| o.matches)
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        want.iter().any(|m| m.iter().any(|&(_, r)| r == 1)),
+        "the correlation fires"
+    );
+    let e = Arc::new(engine(p));
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, b) in batches.into_iter().enumerate() {
+        let ticket = e.ticket();
+        let (e2, tx) = (Arc::clone(&e), tx.clone());
+        e.spawn(move || {
+            let got = e2.eval_json_ticket(&b, ticket, None).map(|o| o.matches);
+            let _ = tx.send((i, got));
+        });
+    }
+    let mut got = vec![Vec::new(); want.len()];
+    for _ in 0..want.len() {
+        match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok((i, Ok(m))) => got[i] = m,
+            Ok((i, Err(err))) => panic!("batch {i}: {err}"),
+            Err(_) => panic!("a spawned batch did not finish"),
+        }
+    }
+    assert_eq!(got, want);
+}
