@@ -178,9 +178,11 @@ export class JsonSource implements Source {
 /**
  * Bytes of whole lines per batch by default: small enough that a batch
  * takes a few milliseconds in the engine (per-batch latency), large enough
- * that the per-batch cost stays small against the events.
+ * that the per-batch cost stays small against the events. Measured on the
+ * shared corpus with two batches sharing the engine: 1 MiB 230k events/s
+ * at p99 17-19 ms, 512 KiB 213k at 9.7 ms, 256 KiB 167k at 8.0 ms.
  */
-export const DEFAULT_CHUNK_BYTES = 1 << 20;
+export const DEFAULT_CHUNK_BYTES = 512 << 10;
 
 export const jsonSourceSpec: SourceSpec<JsonSourceConfig> = {
   kind: "json",
