@@ -24,7 +24,7 @@ interface Frame {
 export function sideOf(frame: Frame): Side {
   if (frame.symbol.startsWith("JS:")) return "JS (JIT)";
   if (frame.dso.includes("kernel") || frame.dso === "[unknown]" && frame.symbol.startsWith("[k]")) return "kernel";
-  if (/\.node\b|sigma_core|sigma_binding/.test(frame.dso) || /sigma_core|sigma_binding|aho_corasick|regex_automata|simd_json|arrow_/.test(frame.symbol)) return "Rust (addon)";
+  if (/\.node\b|sigma_core|sigma_binding/.test(frame.dso) || /sigma_core|sigma_binding|rayon|regex_automata|simd_json|arrow_/.test(frame.symbol)) return "Rust (addon)";
   if (/\/sigma$|\/bun(\.exe)?$/.test(frame.dso)) return "Bun/JSC runtime";
   return "other";
 }

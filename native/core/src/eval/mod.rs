@@ -19,10 +19,10 @@
 use crate::bitset::{Bitset, HitSets};
 use crate::json::FieldIndex;
 use crate::matchers::dedup::{hash_value, ValueCache};
-use crate::matchers::literal::AcBuilder;
+use crate::matchers::literal::LiteralScannerBuilder;
 use crate::matchers::{
-    expensive_value_match, fieldref_match, CombinedAc, CompileError, Expensive, ExpensiveKind,
-    FieldMatcher, FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
+    expensive_value_match, fieldref_match, CombinedScanners, CompileError, Expensive,
+    ExpensiveKind, FieldMatcher, FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
 };
 use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
@@ -33,7 +33,7 @@ use std::sync::OnceLock;
 mod rules;
 
 /// Values at least this long are scanned with their field's combined
-/// field + keyword automaton, so their keyword hits come from the same
+/// field + keyword scanner, so their keyword hits come from the same
 /// pass; shorter values are scanned separately.
 const COMBINED_MIN_LEN: usize = 128;
 
@@ -58,13 +58,13 @@ pub struct CompiledPlan {
     untriggered: Vec<u32>,
     /// Index in `fields` of the keyword matcher.
     kw_slot: Option<usize>,
-    /// Per entry of `fields`: its automaton inputs (cased, folded).
-    ac_src: Vec<(AcBuilder, AcBuilder)>,
+    /// Per entry of `fields`: its scanner inputs (cased, folded).
+    ac_src: Vec<(LiteralScannerBuilder, LiteralScannerBuilder)>,
     /// Per entry of `fields`: its scanners extended with the keyword
     /// patterns, built when the field first holds a long value (so fields
     /// that never do cost no memory). The only state that changes after
     /// compilation: a lazily filled cache, invisible in results.
-    combined: Vec<OnceLock<CombinedAc>>,
+    combined: Vec<OnceLock<CombinedScanners>>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -202,7 +202,7 @@ pub struct EvalScratch {
     /// Distinct values of the field being scanned.
     cache: ValueCache,
     /// Batch-wide keyword hits per distinct text: filled by field scans
-    /// with combined automata and by the keyword column's scan.
+    /// with combined scanners and by the keyword column's scan.
     kwc: ValueCache,
     /// Per entry of `CompiledPlan::fields` needing them: the distinct-value
     /// id of each value of the column (`NO_ID` for values of invalid rows),
@@ -312,7 +312,7 @@ pub fn evaluate(
     // scattered to every row holding the value. The keyword column goes
     // last: its distinct texts live in the batch-wide `kwc`, which long
     // field values already entered (with their keyword hits) through their
-    // field's combined automaton, so such texts are scanned once.
+    // field's combined scanner, so such texts are scanned once.
     s.ids.resize_with(cp.fields.len(), Default::default);
     let kw = cp
         .kw_slot
@@ -398,7 +398,7 @@ pub fn evaluate(
                                 let kstart = s.kwc.mark();
                                 m.scan_value_kw(
                                     kwm,
-                                    c.get_or_init(|| CombinedAc::build(src, ksrc)),
+                                    c.get_or_init(|| CombinedScanners::build(src, ksrc)),
                                     v,
                                     &mut s.vs,
                                     s.cache.preds_mut(),

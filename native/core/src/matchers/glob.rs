@@ -2,7 +2,7 @@
 //! regex: literals escaped, `?` = exactly one char, `*` = any run including
 //! newlines. Case-insensitive globs have folded literals (plan invariant) and
 //! run over the folded value. `gate` is the glob's longest literal part: the
-//! field's Aho-Corasick automaton looks for it and the regex runs only on
+//! field's literal scanner looks for it and the regex runs only on
 //! values that contain it. `naive_match` is an independent DP matcher used by
 //! the reference oracle.
 

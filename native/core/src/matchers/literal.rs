@@ -10,9 +10,9 @@ use super::substring::SubstringSet;
 use crate::hash::FxHashMap;
 use crate::plan::StringMode;
 
-/// What an automaton pattern stands for.
+/// What a scanner pattern stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AcPat {
+pub enum LiteralPattern {
     Pred {
         pred: u32,
         mode: StringMode,
@@ -24,23 +24,23 @@ pub enum AcPat {
 }
 
 #[derive(Debug, Clone)]
-pub struct AcSet {
+pub struct LiteralScanner {
     scanner: SubstringSet,
-    pub pats: Vec<AcPat>,
+    pub pats: Vec<LiteralPattern>,
     /// Patterns from this index on belong to the keyword matcher (a
-    /// combined field + keyword automaton, `AcBuilder::combined`).
+    /// combined field + keyword scanner, `LiteralScannerBuilder::combined`).
     pub kw_from: usize,
 }
 
 /// Builder input for one casing.
 #[derive(Debug, Default, Clone)]
-pub struct AcBuilder {
+pub struct LiteralScannerBuilder {
     strings: Vec<String>,
-    pats: Vec<AcPat>,
+    pats: Vec<LiteralPattern>,
 }
 
-impl AcBuilder {
-    pub fn add(&mut self, s: &str, p: AcPat) {
+impl LiteralScannerBuilder {
+    pub fn add(&mut self, s: &str, p: LiteralPattern) {
         self.strings.push(s.to_string());
         self.pats.push(p);
     }
@@ -53,10 +53,13 @@ impl AcBuilder {
         self.strings.is_empty()
     }
 
-    /// The patterns of `field` followed by those of `kw`, for one automaton
+    /// The patterns of `field` followed by those of `kw`, for one scanner
     /// that finds both in a single pass; returns the index where `kw`'s
-    /// patterns start (`AcSet::kw_from`).
-    pub fn combined(field: &AcBuilder, kw: &AcBuilder) -> (AcBuilder, usize) {
+    /// patterns start (`LiteralScanner::kw_from`).
+    pub fn combined(
+        field: &LiteralScannerBuilder,
+        kw: &LiteralScannerBuilder,
+    ) -> (LiteralScannerBuilder, usize) {
         let mut b = field.clone();
         b.strings.extend(kw.strings.iter().cloned());
         b.pats.extend(kw.pats.iter().copied());
@@ -64,17 +67,17 @@ impl AcBuilder {
     }
 
     /// The scanner, or None without patterns.
-    pub fn build(self) -> Option<AcSet> {
+    pub fn build(self) -> Option<LiteralScanner> {
         let n = self.strings.len();
         self.build_split(n)
     }
 
     /// Build with patterns from `kw_from` on reported as keyword hits.
-    pub fn build_split(self, kw_from: usize) -> Option<AcSet> {
+    pub fn build_split(self, kw_from: usize) -> Option<LiteralScanner> {
         if self.strings.is_empty() {
             return None;
         }
-        Some(AcSet {
+        Some(LiteralScanner {
             scanner: SubstringSet::new(&self.strings),
             pats: self.pats,
             kw_from,
@@ -82,7 +85,7 @@ impl AcBuilder {
     }
 }
 
-impl AcSet {
+impl LiteralScanner {
     /// Heap bytes of the scanner.
     pub fn memory_usage(&self) -> usize {
         self.scanner.memory_usage()
@@ -102,21 +105,21 @@ impl AcSet {
     #[inline]
     pub fn scan(&self, text: &str, mut on_pred: impl FnMut(u32), mut on_gate: impl FnMut(u32)) {
         self.scan_split(text, |kw, hit| match (kw, hit) {
-            (false, AcHit::Pred(p)) => on_pred(p),
-            (false, AcHit::Gate(g)) => on_gate(g),
+            (false, LiteralHit::Pred(p)) => on_pred(p),
+            (false, LiteralHit::Gate(g)) => on_gate(g),
             (true, _) => {}
         });
     }
 
     /// Report every hit over `text` with whether it belongs to the keyword
-    /// part of a combined automaton.
+    /// part of a combined scanner.
     #[inline]
-    pub fn scan_split(&self, text: &str, mut on_hit: impl FnMut(bool, AcHit)) {
+    pub fn scan_split(&self, text: &str, mut on_hit: impl FnMut(bool, LiteralHit)) {
         let len = text.len();
         self.occurrences(text, |i, start, end| {
             let kw = i >= self.kw_from;
             match self.pats.get(i) {
-                Some(AcPat::Pred { pred, mode }) => {
+                Some(LiteralPattern::Pred { pred, mode }) => {
                     let ok = match mode {
                         StringMode::Prefix => start == 0,
                         StringMode::Suffix => end == len,
@@ -124,19 +127,19 @@ impl AcSet {
                         StringMode::Exact => start == 0 && end == len,
                     };
                     if ok {
-                        on_hit(kw, AcHit::Pred(*pred));
+                        on_hit(kw, LiteralHit::Pred(*pred));
                     }
                 }
-                Some(AcPat::Gate { glob }) => on_hit(kw, AcHit::Gate(*glob)),
+                Some(LiteralPattern::Gate { glob }) => on_hit(kw, LiteralHit::Gate(*glob)),
                 None => {}
             }
         });
     }
 }
 
-/// One automaton hit: a predicate (anchors checked) or a glob gate.
+/// One scanner hit: a predicate (anchors checked) or a glob gate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AcHit {
+pub enum LiteralHit {
     Pred(u32),
     Gate(u32),
 }
@@ -161,32 +164,32 @@ mod tests {
 
     #[test]
     fn anchors() {
-        let mut b = AcBuilder::default();
+        let mut b = LiteralScannerBuilder::default();
         b.add(
             "cmd",
-            AcPat::Pred {
+            LiteralPattern::Pred {
                 pred: 0,
                 mode: StringMode::Prefix,
             },
         );
         b.add(
             ".exe",
-            AcPat::Pred {
+            LiteralPattern::Pred {
                 pred: 1,
                 mode: StringMode::Suffix,
             },
         );
         b.add(
             "md.e",
-            AcPat::Pred {
+            LiteralPattern::Pred {
                 pred: 2,
                 mode: StringMode::Contains,
             },
         );
-        b.add("xx", AcPat::Gate { glob: 7 });
+        b.add("xx", LiteralPattern::Gate { glob: 7 });
         b.add(
             "md",
-            AcPat::Pred {
+            LiteralPattern::Pred {
                 pred: 3,
                 mode: StringMode::Prefix,
             },
@@ -216,12 +219,12 @@ mod tests {
             StringMode::Exact,
         ];
         let pattern = |i: usize| format!("\\dir{}\\tool{}.exe", i % 37, i);
-        let mut b = AcBuilder::default();
+        let mut b = LiteralScannerBuilder::default();
         for i in 0..1000 {
             let mode = modes[i % modes.len()];
             b.add(
                 &pattern(i),
-                AcPat::Pred {
+                LiteralPattern::Pred {
                     pred: i as u32,
                     mode,
                 },

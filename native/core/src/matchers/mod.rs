@@ -1,6 +1,6 @@
 //! Per-field combined matchers: for each referenced field (and the keyword
 //! pseudo-field) ONE `FieldMatcher` holds all the cheap predicates on that
-//! field — exact hash sets, Aho-Corasick automata for prefix/suffix/contains
+//! field — exact hash sets, literal scanners for prefix/suffix/contains
 //! and glob gates, gated globs, numeric comparisons, CIDR networks,
 //! exists/null — and tests each value once against all of them
 //! (`FieldMatcher::scan`). Expensive predicates (regex, ungated glob,
@@ -22,7 +22,7 @@ use crate::bitset::HitSets;
 use crate::fold::{fold, fold_cow};
 use crate::plan::{Cmp, FieldId, PredField, Predicate, PredicateOp, StringMode, TimePart};
 use glob::GlobMatcher;
-use literal::{AcBuilder, AcHit, AcPat, AcSet, ExactMap};
+use literal::{ExactMap, LiteralHit, LiteralPattern, LiteralScanner, LiteralScannerBuilder};
 
 /// A predicate the engine could not compile; it never matches.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
@@ -38,8 +38,8 @@ pub struct CompileError {
 pub struct FieldMatcher {
     pub exact_cs: ExactMap,
     pub exact_ci: ExactMap,
-    pub ac_cs: Option<AcSet>,
-    pub ac_ci: Option<AcSet>,
+    pub ac_cs: Option<LiteralScanner>,
+    pub ac_ci: Option<LiteralScanner>,
     /// prefix/suffix/contains "" : every value matches.
     pub any_value: Vec<u32>,
     pub gated_globs: Vec<GlobMatcher>,
@@ -106,21 +106,24 @@ pub struct ValueScratch {
     out: Vec<u32>,
 }
 
-/// A field's automata extended with the keyword matcher's patterns
-/// (`literal::AcBuilder::combined`): one pass over a value yields both the
-/// field's and the keyword predicates' automaton hits.
+/// A field's literal scanners extended with the keyword matcher's patterns
+/// (`literal::LiteralScannerBuilder::combined`): one pass over a value yields both the
+/// field's and the keyword predicates' literal hits.
 #[derive(Debug, Default)]
-pub struct CombinedAc {
-    pub cs: Option<AcSet>,
-    pub ci: Option<AcSet>,
+pub struct CombinedScanners {
+    pub cs: Option<LiteralScanner>,
+    pub ci: Option<LiteralScanner>,
 }
 
-impl CombinedAc {
-    /// Build from the automaton sources of a field and of the keywords.
-    pub fn build(field: &(AcBuilder, AcBuilder), kw: &(AcBuilder, AcBuilder)) -> Self {
-        let (cs, cs_from) = AcBuilder::combined(&field.0, &kw.0);
-        let (ci, ci_from) = AcBuilder::combined(&field.1, &kw.1);
-        CombinedAc {
+impl CombinedScanners {
+    /// Build from the scanner sources of a field and of the keywords.
+    pub fn build(
+        field: &(LiteralScannerBuilder, LiteralScannerBuilder),
+        kw: &(LiteralScannerBuilder, LiteralScannerBuilder),
+    ) -> Self {
+        let (cs, cs_from) = LiteralScannerBuilder::combined(&field.0, &kw.0);
+        let (ci, ci_from) = LiteralScannerBuilder::combined(&field.1, &kw.1);
+        CombinedScanners {
             cs: cs.build_split(cs_from),
             ci: ci.build_split(ci_from),
         }
@@ -131,8 +134,8 @@ impl CombinedAc {
 #[derive(Default)]
 pub struct FieldMatcherBuilder {
     m: FieldMatcher,
-    ac_cs: AcBuilder,
-    ac_ci: AcBuilder,
+    ac_cs: LiteralScannerBuilder,
+    ac_ci: LiteralScannerBuilder,
 }
 
 impl FieldMatcherBuilder {
@@ -176,7 +179,7 @@ impl FieldMatcherBuilder {
                     };
                     b.add(
                         &v,
-                        AcPat::Pred {
+                        LiteralPattern::Pred {
                             pred: id,
                             mode: *mode,
                         },
@@ -214,7 +217,7 @@ impl FieldMatcherBuilder {
                     } else {
                         &mut self.ac_ci
                     };
-                    b.add(&gate, AcPat::Gate { glob });
+                    b.add(&gate, LiteralPattern::Gate { glob });
                     m.gated_globs.push(g);
                     Ok(None)
                 } else {
@@ -266,8 +269,8 @@ impl FieldMatcherBuilder {
         }
     }
 
-    /// Copies of the automaton inputs (cased, folded), for `CombinedAc`.
-    pub fn ac_sources(&self) -> (AcBuilder, AcBuilder) {
+    /// Copies of the scanner inputs (cased, folded), for `CombinedScanners`.
+    pub fn ac_sources(&self) -> (LiteralScannerBuilder, LiteralScannerBuilder) {
         (self.ac_cs.clone(), self.ac_ci.clone())
     }
 
@@ -280,7 +283,7 @@ impl FieldMatcherBuilder {
         m.stats.scanner_bytes = [&m.ac_cs, &m.ac_ci]
             .into_iter()
             .flatten()
-            .map(AcSet::memory_usage)
+            .map(LiteralScanner::memory_usage)
             .sum();
         m
     }
@@ -319,14 +322,14 @@ impl FieldMatcher {
     }
 
     /// `scan_value` for this field and for the keyword matcher `kw` at
-    /// once, with `comb` (this field's automata extended with `kw`'s
-    /// patterns) making a single automaton pass per casing. The field's
+    /// once, with `comb` (this field's scanners extended with `kw`'s
+    /// patterns) making a single scanner pass per casing. The field's
     /// hits go to `out`, the keyword hits to `kw_out`.
     #[inline]
     pub fn scan_value_kw(
         &self,
         kw: &FieldMatcher,
-        comb: &CombinedAc,
+        comb: &CombinedScanners,
         s: &str,
         vs: &mut ValueScratch,
         out: &mut Vec<u32>,
@@ -340,11 +343,11 @@ impl FieldMatcher {
         } = vs;
         gates.clear();
         kw_gates.clear();
-        let mut route = |k: bool, h: AcHit| match (k, h) {
-            (false, AcHit::Pred(p)) => out.push(p),
-            (false, AcHit::Gate(g)) => gates.push(g),
-            (true, AcHit::Pred(p)) => kw_out.push(p),
-            (true, AcHit::Gate(g)) => kw_gates.push(g),
+        let mut route = |k: bool, h: LiteralHit| match (k, h) {
+            (false, LiteralHit::Pred(p)) => out.push(p),
+            (false, LiteralHit::Gate(g)) => gates.push(g),
+            (true, LiteralHit::Pred(p)) => kw_out.push(p),
+            (true, LiteralHit::Gate(g)) => kw_gates.push(g),
         };
         if let Some(ac) = &comb.cs {
             ac.scan_split(s, &mut route);
@@ -361,8 +364,8 @@ impl FieldMatcher {
         kw.scan_rest(s, folded, kw_gates, kw_out);
     }
 
-    /// Everything but the automata: exact sets, any-value, gated globs
-    /// (whose gates the automata found), numeric and CIDR tests. `folded` is
+    /// Everything but the literal scanners: exact sets, any-value, gated
+    /// globs (whose gates the scanners found), numeric and CIDR tests. `folded` is
     /// `s` folded when `needs_fold`.
     #[inline]
     fn scan_rest(&self, s: &str, folded: &str, gates: &mut Vec<u32>, out: &mut Vec<u32>) {
