@@ -410,15 +410,17 @@ impl Engine {
             self.put_scratch(sc);
             out
         };
-        match (&self.workers, items) {
-            (Some(pool), 2..) => pool.install(|| {
+        // Even a single item goes to the pool: the caller is a batch's own
+        // thread, and the pool's size is what bounds the threads at work.
+        match &self.workers {
+            Some(pool) => pool.install(|| {
                 (0..items)
                     .into_par_iter()
                     .with_max_len(1)
                     .map(with_scratch)
                     .collect()
             }),
-            _ => (0..items).map(with_scratch).collect(),
+            None => (0..items).map(with_scratch).collect(),
         }
     }
 
