@@ -52,7 +52,7 @@ export function compileTimed(paths: string[]): Compiled {
   // The engine refused predicates: take the CLI's path (reject those rules, plan again) so counts agree with the binary.
   const set = compileRuleSet(options);
   seconds.total = (performance.now() - t0) / 1000;
-  return { engine: set.engine, plan: set.build.plan, rules: set.loaded, rejected: set.rejected.length, seconds };
+  return { engine: set.engine, plan: set.plan, rules: set.loaded, rejected: set.rejected.length, seconds };
 }
 
 export interface Tally {

@@ -11,13 +11,14 @@ import { explainPlan } from "../plan/explain.ts";
 import { explainPhysical, type PhysicalPlan } from "../plan/explain-physical.ts";
 
 export function explainCommand(options: Options): number {
-  const set = compileRuleSet(ruleSetOptions(options));
+  // From the rules, not the plan cache: the cache does not keep the logical plan.
+  const set = compileRuleSet({ ...ruleSetOptions(options), cacheDir: null });
   const physical = set.engine.explain();
   if (options.flag("json")) {
-    console.log(JSON.stringify({ logical: set.build.plan, physical, passes: set.build.passLog }, null, 2));
+    console.log(JSON.stringify({ logical: set.plan, physical, passes: set.passLog }, null, 2));
     return EXIT.ok;
   }
-  console.log(explainPlan(set.build.logical));
+  if (set.logical !== null) console.log(explainPlan(set.logical));
   console.log("");
   console.log(explainPhysical(physical as PhysicalPlan));
   return EXIT.ok;

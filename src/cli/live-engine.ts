@@ -13,7 +13,7 @@ import type { Engine, EngineStats } from "../native/engine.ts";
 
 type EngineCounters = Omit<EngineStats, "correlation">;
 import { log } from "../telemetry/log.ts";
-import { compileRuleSet, type CompiledRuleSet, type RuleSetOptions } from "./ruleset.ts";
+import { compileRuleSet, runningRuleSet, type CompiledRuleSet, type RuleSetOptions, type RunningRuleSet } from "./ruleset.ts";
 
 export interface ReloadOutcome {
   loaded: number;
@@ -23,7 +23,7 @@ export interface ReloadOutcome {
 }
 
 export class LiveEngine implements Evaluator {
-  #current: CompiledRuleSet;
+  #current: RunningRuleSet;
   #generation = 1;
   #reloading: Promise<ReloadOutcome> | null = null;
   /** Counters of engines that reloads retired, so totals stay monotonic. */
@@ -33,14 +33,14 @@ export class LiveEngine implements Evaluator {
     initial: CompiledRuleSet,
     private readonly options: RuleSetOptions,
   ) {
-    this.#current = initial;
+    this.#current = runningRuleSet(initial);
   }
 
   get engine(): Engine {
     return this.#current.engine;
   }
 
-  get ruleSet(): CompiledRuleSet {
+  get ruleSet(): RunningRuleSet {
     return this.#current;
   }
 
@@ -78,7 +78,7 @@ export class LiveEngine implements Evaluator {
     next.engine.restore(this.#current.engine.snapshot());
     const { correlation: _carried, ...counters } = this.stats();
     this.#retired = counters;
-    this.#current = next;
+    this.#current = runningRuleSet(next);
     this.#generation++;
     const outcome: ReloadOutcome = {
       loaded: next.loaded,

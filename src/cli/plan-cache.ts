@@ -16,17 +16,20 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { homedir } from "node:os";
 import { join } from "node:path";
 import packageJson from "../../package.json" with { type: "json" };
-import type { BuildResult } from "../plan/build.ts";
+import type { SerializedPlan } from "../plan/types.ts";
 import type { RuleError } from "../rules/ast.ts";
 import { listRuleFiles } from "../rules/load.ts";
 import { log } from "../telemetry/log.ts";
 import type { RuleSetOptions } from "./ruleset.ts";
 
 const MAX_ENTRIES = 8;
-const FORMAT = 1;
+/** Bumped whenever `CachedRuleSet` changes shape (2: the logical plan is no longer kept). */
+const FORMAT = 2;
 
+/** What a run needs from a compiled rule set (`explain` compiles from the rules). */
 export interface CachedRuleSet {
-  build: BuildResult;
+  plan: SerializedPlan;
+  passLog: string[];
   rejected: RuleError[];
   warnings: RuleError[];
 }

@@ -10,7 +10,7 @@
 import type { Options } from "./args.ts";
 import { UsageError } from "./args.ts";
 import { EXIT, ruleSetOptions } from "./options.ts";
-import { compileRuleSet, type CompiledRuleSet } from "./ruleset.ts";
+import { compileRuleSet, type RunningRuleSet } from "./ruleset.ts";
 import { sinkKind, sourceKind } from "../io/registry.ts";
 import type { Source } from "../io/source.ts";
 import { mergeSources } from "../io/sources/merge.ts";
@@ -27,7 +27,7 @@ import { LiveEngine } from "./live-engine.ts";
 import { AdminServer } from "../telemetry/admin-server.ts";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 
-export function reportRules(set: CompiledRuleSet, verbose: boolean): void {
+export function reportRules(set: RunningRuleSet, verbose: boolean): void {
   console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms${set.cached ? ", cached plan" : ""})`);
   const shown = verbose ? set.rejected : set.rejected.slice(0, 20);
   for (const error of shown) console.error(`  rejected ${describeRejection(error)}`);
@@ -114,10 +114,12 @@ export async function runCommand(options: Options): Promise<number> {
   if (outputKind !== undefined && matchSink === undefined) throw new UsageError(`unknown output ${outputKind}`);
 
   const settings = ruleSetOptions(options);
-  const ruleSet = compileRuleSet(settings);
+  const live = new LiveEngine(compileRuleSet(settings), settings);
+  // The compiled plan's JS objects are garbage now; collect them before
+  // batches allocate, so they do not add to the peak RSS.
+  Bun.gc(true);
   const quiet = options.flag("quiet");
-  if (!quiet) reportRules(ruleSet, options.flag("verbose"));
-  const live = new LiveEngine(ruleSet, settings);
+  if (!quiet) reportRules(live.ruleSet, options.flag("verbose"));
   const statePath = options.string("state");
   if (statePath !== undefined && existsSync(statePath)) {
     const report = live.engine.restore(readFileSync(statePath));
@@ -127,7 +129,7 @@ export async function runCommand(options: Options): Promise<number> {
   const progress = new ProgressBar(!quiet && process.stderr.isTTY === true);
   const summary = new SummaryCollector();
   const io: IoContext = {
-    engine: ruleSet.engine,
+    engine: live.engine,
     progress: (done, total) => progress.update(done, total, summary.events),
   };
   const sinks: Sink[] = matchSink === undefined ? [] : [matchSink.build(options, "matches", io)];
@@ -144,7 +146,7 @@ export async function runCommand(options: Options): Promise<number> {
       hooks: {
         rules: () => live.rules(),
         stats: () => live.stats(),
-        referencedFields: () => live.ruleSet.build.plan.fields,
+        referencedFields: () => live.engine.fields,
         reload: () => live.reload(),
       },
     });

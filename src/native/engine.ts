@@ -95,7 +95,8 @@ export function rowJson(batch: RecordBatch, row: number): string {
 export class Engine implements Evaluator {
   private constructor(
     private readonly native: NativeEngine,
-    readonly plan: SerializedPlan,
+    /** The fields the plan references (Flight's GetSchema advertises them). */
+    readonly fields: readonly string[],
     readonly rules: readonly RuleMeta[],
   ) {}
 
@@ -110,7 +111,7 @@ export class Engine implements Evaluator {
       tags: r.tags,
       path: r.path,
     }));
-    return { engine: new Engine(native, plan, rules), errors: native.compileErrors() };
+    return { engine: new Engine(native, plan.fields, rules), errors: native.compileErrors() };
   }
 
   evaluate(batch: Batch): Promise<EvalResult> {

@@ -39,7 +39,9 @@ test("hit on an unchanged rule set, miss on any change", () => {
   expect(first.cached).toBe(false);
   const second = compileRuleSet(options);
   expect(second.cached).toBe(true);
-  expect(second.build.plan).toEqual(first.build.plan);
+  expect(second.plan).toEqual(first.plan);
+  expect(second.passLog).toEqual(first.passLog);
+  expect(second.logical).toBeNull();
   expect(second.rejected).toEqual(first.rejected);
   expect(second.rejected.map((r) => r.code)).toEqual(["modifier"]);
 
@@ -48,7 +50,7 @@ test("hit on an unchanged rule set, miss on any change", () => {
   utimesSync(join(rules, "a.yml"), new Date(), new Date(Date.now() + 5000));
   const edited = compileRuleSet(options);
   expect(edited.cached).toBe(false);
-  expect(JSON.stringify(edited.build.plan.predicates)).toContain("abcdef");
+  expect(JSON.stringify(edited.plan.predicates)).toContain("abcdef");
   // Other options miss; no cache never hits.
   expect(compileRuleSet({ ...options, engine: { maxDepth: 3 } }).cached).toBe(false);
   expect(compileRuleSet({ ...options, cacheDir: null }).cached).toBe(false);
