@@ -198,17 +198,18 @@ for (const { name, set } of sets) {
 }
 
 // (d) The binary's start: rule load + compile from the sources (a fresh plan cache), then again with
-// the compiled plan cached, with no events, so peak RSS is the start's own.
-console.log(`\n(d) binary start, no events: cold (empty plan cache), then warm (cached plan)`);
+// the compiled plan cached, with no events, so peak RSS is the start's own; then a warm start over
+// the (c) events, the memory a restarted worker runs in.
+console.log(`\n(d) binary start: cold (empty plan cache) and warm (cached plan) with no events, then warm over the (c) events`);
 const startDir = mkdtempSync(join(SCRATCH, "start-"));
 const noEvents = join(startDir, "empty.ndjson");
 writeFileSync(noEvents, "");
 for (const { name, set } of sets.slice(2)) {
   const cache = mkdtempSync(join(startDir, "cache-"));
-  for (const phase of ["cold", "warm"]) {
-    const run = await runBinary(set.dir === "" ? dirs : [set.dir], noEvents, ["--plan-cache", cache]);
+  for (const [phase, events] of [["cold", noEvents], ["warm", noEvents], [`warm, ${fmtInt(scalingEvents)} events`, slicePath]] as const) {
+    const run = await runBinary(set.dir === "" ? dirs : [set.dir], events, ["--plan-cache", cache]);
     console.log(`  ${name}, ${phase}: load + compile ${run.loadSeconds.toFixed(2)} s, peak RSS ${fmtMiB(run.summary.peakRssBytes)}; ${fmtInt(run.rules)} rules`);
-    table.push([`start, ${phase}: ${name}`, fmtInt(run.rules), "0", "", "", `load ${run.loadSeconds.toFixed(2)} s`, "", fmtMiB(run.summary.peakRssBytes), ""]);
+    table.push([`start, ${phase}: ${name}`, fmtInt(run.rules), fmtInt(run.summary.events), "", "", `load ${run.loadSeconds.toFixed(2)} s`, "", fmtMiB(run.summary.peakRssBytes), ""]);
   }
 }
 rmSync(startDir, { recursive: true, force: true });
