@@ -253,6 +253,16 @@ impl Engine {
             rules: Vec::new(),
             message,
         }));
+        let workers = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("sigma-eval-{i}"))
+            .build()
+            .ok();
+        let build_combined = plan.combined_builder();
+        match &workers {
+            Some(pool) => pool.spawn(build_combined),
+            None => build_combined(),
+        }
         (
             Engine {
                 plan,
@@ -260,11 +270,7 @@ impl Engine {
                 pool: Mutex::new(Vec::new()),
                 stats: AtomicStats::default(),
                 threads,
-                workers: rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .thread_name(|i| format!("sigma-eval-{i}"))
-                    .build()
-                    .ok(),
+                workers,
                 sub_batch_bytes: SUB_BATCH_BYTES,
             },
             errors,

@@ -28,7 +28,7 @@ use crate::plan::{Expr, Plan, PredField};
 use crate::text::BatchView;
 use rules::{sorted_preds, CompiledRule};
 use serde::Serialize;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 mod rules;
 
@@ -58,13 +58,8 @@ pub struct CompiledPlan {
     untriggered: Vec<u32>,
     /// Index in `fields` of the keyword matcher.
     kw_slot: Option<usize>,
-    /// Per entry of `fields`: its scanner inputs (cased, folded).
-    ac_src: Vec<(LiteralScannerBuilder, LiteralScannerBuilder)>,
-    /// Per entry of `fields`: its scanners extended with the keyword
-    /// patterns, built when the field first holds a long value (so fields
-    /// that never do cost no memory). The only state that changes after
-    /// compilation: a lazily filled cache, invisible in results.
-    combined: Vec<OnceLock<CombinedScanners>>,
+    /// Per field, its scanners extended with the keyword patterns.
+    combined: Arc<CombinedSet>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -160,7 +155,20 @@ impl CompiledPlan {
         }
         let index = FieldIndex::new(&plan.fields);
         let kw_slot = fields.iter().position(|(f, _)| *f == PredField::Keyword);
-        let combined = fields.iter().map(|_| OnceLock::new()).collect();
+        let scans_keywords = |m: &FieldMatcher| m.has_value_tests() || !m.gated_globs.is_empty();
+        let keywords = kw_slot
+            .filter(|&k| fields.get(k).is_some_and(|(_, m)| scans_keywords(m)))
+            .and_then(|k| ac_src.get(k))
+            .cloned();
+        let sources = fields
+            .iter()
+            .zip(ac_src)
+            .enumerate()
+            .map(|(i, ((_, m), src))| {
+                (keywords.is_some() && Some(i) != kw_slot && scans_keywords(m)).then_some(src)
+            })
+            .collect();
+        let combined = Arc::new(CombinedSet::new(sources, keywords.unwrap_or_default()));
         (
             CompiledPlan {
                 plan,
@@ -174,7 +182,6 @@ impl CompiledPlan {
                 trigger_rules,
                 untriggered,
                 kw_slot,
-                ac_src,
                 combined,
                 has_keywords,
                 pred_rules,
@@ -185,6 +192,57 @@ impl CompiledPlan {
 
     pub fn num_rules(&self) -> usize {
         self.rules.len()
+    }
+
+    /// The job that builds every field's combined scanners (`CombinedSet`);
+    /// the engine runs it on its pool right after compiling.
+    pub fn combined_builder(&self) -> impl FnOnce() + Send + 'static {
+        let set = Arc::clone(&self.combined);
+        move || set.build_all()
+    }
+}
+
+/// Each field's scanners extended with the keyword patterns, so that one
+/// pass over a long value yields its field and keyword hits. Built off the
+/// evaluation path (`build_all`, on the engine's pool after compiling):
+/// compiling them inline cost 0.5 s for the unrouted SigmaHQ tree, and
+/// building each on its field's first long value put tens of milliseconds
+/// into the first batches (max batch latency 47-70 ms vs 17-20 ms). Until a
+/// field's scanners exist, its values are scanned separately for keywords;
+/// results are the same either way. The slots are the only state that
+/// changes after compilation.
+pub struct CombinedSet {
+    /// Per entry of `CompiledPlan::fields`: its scanner inputs, when the
+    /// field's values are scanned for keywords too.
+    sources: Vec<Option<(LiteralScannerBuilder, LiteralScannerBuilder)>>,
+    keywords: (LiteralScannerBuilder, LiteralScannerBuilder),
+    built: Vec<OnceLock<CombinedScanners>>,
+}
+
+impl CombinedSet {
+    fn new(
+        sources: Vec<Option<(LiteralScannerBuilder, LiteralScannerBuilder)>>,
+        keywords: (LiteralScannerBuilder, LiteralScannerBuilder),
+    ) -> Self {
+        let built = sources.iter().map(|_| OnceLock::new()).collect();
+        CombinedSet {
+            sources,
+            keywords,
+            built,
+        }
+    }
+
+    /// Field `fi`'s combined scanners, if built yet.
+    fn get(&self, fi: usize) -> Option<&CombinedScanners> {
+        self.built.get(fi)?.get()
+    }
+
+    pub fn build_all(&self) {
+        for (slot, src) in self.built.iter().zip(&self.sources) {
+            if let Some(src) = src {
+                slot.get_or_init(|| CombinedScanners::build(src, &self.keywords));
+            }
+        }
     }
 }
 
@@ -339,14 +397,9 @@ pub fn evaluate(
             if !is_kw {
                 s.cache.reset(n);
             }
-            // This field's combined scanners, built on its first long value.
-            let comb = match (combine && tests && !is_kw, cp.combined.get(fi)) {
-                (true, Some(c)) => cp
-                    .ac_src
-                    .get(fi)
-                    .zip(cp.kw_slot.and_then(|k| cp.ac_src.get(k)))
-                    .map(|(src, ksrc)| (c, src, ksrc)),
-                _ => None,
+            let comb = match combine && tests && !is_kw {
+                true => cp.combined.get(fi),
+                false => None,
             };
             let mut ids = s
                 .ids
@@ -391,14 +444,14 @@ pub fn evaluate(
                         if let (false, true, Some(kwm)) =
                             (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
                         {
-                            if let (Some((c, src, ksrc)), Err(kslot)) = (
+                            if let (Some(comb), Err(kslot)) = (
                                 comb,
                                 s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
                             ) {
                                 let kstart = s.kwc.mark();
                                 m.scan_value_kw(
                                     kwm,
-                                    c.get_or_init(|| CombinedScanners::build(src, ksrc)),
+                                    comb,
                                     v,
                                     &mut s.vs,
                                     s.cache.preds_mut(),
