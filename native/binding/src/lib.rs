@@ -26,6 +26,32 @@ fn invalid_input(error: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, error.to_string())
 }
 
+/// Runs `compute` as a batch job on the engine's threads (`Engine::spawn`)
+/// and returns a promise that `settle` settles on the JS thread. `held` is
+/// what the job borrows from JS (a chunk's Buffer, a batch description's
+/// reference): the job only reads it, and `settle` receives it back to
+/// release it on the JS thread, as napi requires.
+fn spawn_batch<H, T, R>(
+    env: &Env,
+    engine: &Engine,
+    what: &'static str,
+    held: H,
+    compute: impl FnOnce(&H) -> Result<T> + Send + 'static,
+    settle: impl FnOnce(Env, H, Result<T>) -> Result<R> + Send + 'static,
+) -> Result<JsObject>
+where
+    H: Send + 'static,
+    T: Send + 'static,
+    R: napi::bindgen_prelude::ToNapiValue + 'static,
+{
+    let (deferred, promise) = env.create_deferred()?;
+    engine.spawn(move || {
+        let result = guarded(what, || compute(&held)).and_then(|r| r);
+        deferred.resolve(move |env| settle(env, held, result));
+    });
+    Ok(promise)
+}
+
 /// Runs engine code, turning a panic (a bug, never an input error) into an error value.
 fn guarded<T>(what: &str, run: impl FnOnce() -> T) -> Result<T> {
     catch_unwind(AssertUnwindSafe(run)).map_err(|panic| {
@@ -198,25 +224,26 @@ impl NativeEngine {
         chunk: Buffer,
         render: Option<RenderOptionsJs>,
     ) -> Result<JsObject> {
-        let (deferred, promise) = env.create_deferred()?;
         let engine = Arc::clone(&self.engine);
         let renderer = Arc::clone(&self.renderer);
         let ticket = engine.ticket();
-        self.engine.spawn(move || {
-            let result = guarded("evalJson", || {
+        spawn_batch(
+            &env,
+            &self.engine,
+            "evalJson",
+            chunk,
+            move |chunk| {
                 let output = engine
-                    .eval_json_ticket(&chunk, ticket, None)
+                    .eval_json_ticket(chunk, ticket, None)
                     .map_err(invalid_input)?;
-                let rendered = render_matches(&renderer, &chunk, &output, &render);
+                let rendered = render_matches(&renderer, chunk, &output, &render);
                 Ok(RenderedOutput { output, rendered })
-            })
-            .and_then(|r| r);
-            deferred.resolve(move |_env| {
+            },
+            |_env, chunk, result| {
                 drop(chunk);
                 result.map(json_output)
-            });
-        });
-        Ok(promise)
+            },
+        )
     }
 
     #[napi]
@@ -265,24 +292,26 @@ impl NativeEngine {
     #[napi(ts_return_type = "Promise<MatchOutputJs>")]
     pub fn eval_arrow(&self, env: Env, batch: JsObject) -> Result<JsObject> {
         let record_batch = c_data::import_batch(&batch)?;
-        let mut description = env.create_reference(batch)?;
-        let (deferred, promise) = env.create_deferred()?;
+        let description = env.create_reference(batch)?;
         let engine = Arc::clone(&self.engine);
         let ticket = engine.ticket();
-        self.engine.spawn(move || {
-            let result = guarded("evalArrow", || {
+        spawn_batch(
+            &env,
+            &self.engine,
+            "evalArrow",
+            description,
+            // Takes the batch, so it is dropped when the job returns, before
+            // its description is released.
+            move |_| {
                 engine
                     .eval_record_batch_ticket(&record_batch, ticket, None)
                     .map_err(invalid_input)
-            })
-            .and_then(|r| r);
-            drop(record_batch);
-            deferred.resolve(move |env| {
+            },
+            |env, mut description, result| {
                 description.unref(env)?;
                 result.map(|output| match_output(output.matches))
-            });
-        });
-        Ok(promise)
+            },
+        )
     }
 
     /// Engine counters plus `correlation` (CorrelationStats).

@@ -155,9 +155,8 @@ impl CompiledPlan {
         }
         let index = FieldIndex::new(&plan.fields);
         let kw_slot = fields.iter().position(|(f, _)| *f == PredField::Keyword);
-        let scans_keywords = |m: &FieldMatcher| m.has_value_tests() || !m.gated_globs.is_empty();
         let keywords = kw_slot
-            .filter(|&k| fields.get(k).is_some_and(|(_, m)| scans_keywords(m)))
+            .filter(|&k| fields.get(k).is_some_and(|(_, m)| m.has_value_tests()))
             .and_then(|k| ac_src.get(k))
             .cloned();
         let sources = fields
@@ -165,7 +164,7 @@ impl CompiledPlan {
             .zip(ac_src)
             .enumerate()
             .map(|(i, ((_, m), src))| {
-                (keywords.is_some() && Some(i) != kw_slot && scans_keywords(m)).then_some(src)
+                (keywords.is_some() && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
             })
             .collect();
         let combined = Arc::new(CombinedSet::new(sources, keywords.unwrap_or_default()));
@@ -376,7 +375,7 @@ pub fn evaluate(
         .kw_slot
         .and_then(|k| cp.fields.get(k))
         .map(|(_, m)| m)
-        .filter(|m| m.has_value_tests() || !m.gated_globs.is_empty());
+        .filter(|m| m.has_value_tests());
     let kw_col = view.keywords;
     let combine = kw.is_some() && kw_col.is_some();
     let mut kw_texts: Vec<&str> = Vec::new();
@@ -391,16 +390,14 @@ pub fn evaluate(
         let is_kw = Some(fi) == cp.kw_slot;
         let col = view.column(*field);
         let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
-        let tests = m.has_value_tests() || !m.gated_globs.is_empty();
+        let tests = m.has_value_tests();
         if let (Some(col), true) = (col, tests || want_ids) {
             let n = col.num_values();
             if !is_kw {
                 s.cache.reset(n);
             }
-            let comb = match combine && tests && !is_kw {
-                true => cp.combined.get(fi),
-                false => None,
-            };
+            // Only fields with tests have combined scanners, never the keyword slot.
+            let comb = if combine { cp.combined.get(fi) } else { None };
             let mut ids = s
                 .ids
                 .get_mut(fi)

@@ -291,6 +291,7 @@ impl FieldMatcherBuilder {
 
 impl FieldMatcher {
     /// Whether any per-value test exists (else only exists/null apply).
+    /// Gated globs count through their gates, which are scanner patterns.
     pub fn has_value_tests(&self) -> bool {
         !(self.exact_cs.is_empty()
             && self.exact_ci.is_empty()
