@@ -6,8 +6,8 @@
  */
 
 import { Client, Metadata, credentials, type CallOptions, type ClientDuplexStream, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
-import type { RecordBatch, Schema } from "apache-arrow";
-import { IpcDecoder, IpcEncoder, schemaFromEncapsulated } from "./ipc.ts";
+import { RecordBatch, type Schema } from "apache-arrow";
+import { IpcDecoder, IpcEncoder, schemaFromEncapsulated, type EncodedBatch } from "./ipc.ts";
 import {
   SERVICE_PATH,
   decodeActionType,
@@ -173,12 +173,12 @@ export class DoPutWriter {
    * Sends one batch; resolves when it is written to the transport, with a
    * promise of its PutResult (wrapped: a promise resolving to a promise would flatten).
    */
-  async put(batch: RecordBatch): Promise<{ acknowledged: Promise<Uint8Array> }> {
+  async put(batch: RecordBatch | EncodedBatch): Promise<{ acknowledged: Promise<Uint8Array> }> {
     if (this.#error !== null) throw this.#error;
     const result = new Promise<Uint8Array>((resolve, reject) => this.#waiting.push({ resolve, reject }));
     // An unobserved rejection here is reported through the caller's await of the returned promise.
     result.catch(() => {});
-    for (const message of this.#encoder.batch(batch)) {
+    for (const message of batch instanceof RecordBatch ? this.#encoder.batch(batch) : this.#encoder.encoded(batch)) {
       if (!this.#call.write(message)) await new Promise<void>((resolve) => this.#call.once("drain", () => resolve()));
     }
     return { acknowledged: result };

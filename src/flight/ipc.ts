@@ -300,6 +300,18 @@ function splitStream(bytes: Uint8Array): Split[] {
 }
 
 /**
+ * A record batch already encoded as one IPC RecordBatch message (match
+ * batches come so from the addon), with the schema of the stream it belongs
+ * to: the buffers of `body` are those `schema` implies.
+ */
+export interface EncodedBatch {
+  schema: Schema;
+  numRows: number;
+  header: Uint8Array;
+  body: Uint8Array;
+}
+
+/**
  * Encodes the batches of one outgoing stream. The schema goes out once,
  * first; dictionaries go out before each batch that uses them (replacement
  * dictionaries, which the IPC stream format allows).
@@ -318,6 +330,11 @@ export class IpcEncoder {
     if (this.#schemaSent) return [];
     this.#schemaSent = true;
     return [{ descriptor: this.descriptor, dataHeader: Message.encode(Message.from(schema)) }];
+  }
+
+  /** An encoded batch, after the schema message if the stream has not had it. */
+  encoded(batch: EncodedBatch): FlightDataOut[] {
+    return [...this.schema(batch.schema), { dataHeader: batch.header, dataBody: batch.body }];
   }
 
   batch(batch: RecordBatch, appMetadata?: Uint8Array): FlightDataOut[] {

@@ -12,6 +12,7 @@
  */
 
 import type { RecordBatch, Schema } from "apache-arrow";
+import type { EncodedBatch } from "./ipc.ts";
 
 export interface RingLimits {
   batchesPerStream: number;
@@ -27,7 +28,7 @@ export interface RingEntry {
   readonly numRows: number;
   /** Memory the entry holds (an estimate for a lazy entry), counted against `bytesPerStream`. */
   readonly bytes: number;
-  batch(): RecordBatch;
+  batch(): EncodedBatch;
 }
 
 interface Stream {
@@ -44,8 +45,8 @@ export function batchBytes(batch: RecordBatch): number {
 }
 
 /** A batch already built, as a ring entry. */
-export function builtEntry(batch: RecordBatch): RingEntry {
-  return { schema: batch.schema, numRows: batch.numRows, bytes: batchBytes(batch), batch: () => batch };
+export function builtEntry(batch: EncodedBatch): RingEntry {
+  return { schema: batch.schema, numRows: batch.numRows, bytes: batch.header.byteLength + batch.body.byteLength, batch: () => batch };
 }
 
 export class MatchRing {

@@ -32,7 +32,7 @@ import {
   type sendUnaryData,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { Field, Schema, Utf8, type RecordBatch } from "apache-arrow";
+import { Field, Schema, Utf8 } from "apache-arrow";
 import type { Batch, BatchOrigin, SourcePosition } from "../batch/batch.ts";
 import { Ack, type AckStatus } from "../io/ack.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
@@ -114,8 +114,6 @@ interface ExchangeReply {
 interface BatchTag {
   stream: string;
   number: number;
-  /** The input RecordBatch (its columns go into match batches), or null for JSON input. */
-  input: RecordBatch | null;
   exchange: ExchangeReply | null;
   matches: number;
 }
@@ -239,19 +237,19 @@ export class FlightServer implements Source {
     try {
       if (tag === undefined) {
         if (result.matchRows.length > 0) {
-          this.#ring.push(OTHER_SOURCES_STREAM, lazyMatchBatch(result, result.batch.kind === "arrow" ? result.batch.batch : null));
+          this.#ring.push(OTHER_SOURCES_STREAM, lazyMatchBatch(result));
         }
         ack.settle("delivered");
         return;
       }
       tag.matches = result.matchRows.length;
       // DoExchange sends the match batch now; for the ring it is built only if a DoGet asks.
-      const entry = tag.exchange !== null ? builtEntry(matchBatch(result, tag.input)) : lazyMatchBatch(result, tag.input);
+      const entry = tag.exchange !== null ? builtEntry(matchBatch(result)) : lazyMatchBatch(result);
       if (tag.matches > 0) this.#ring.push(tag.stream, entry);
       if (tag.exchange !== null) {
         const { encoder, call } = tag.exchange;
         if (!call.cancelled) {
-          for (const message of encoder.batch(entry.batch())) await writeOut(call, message);
+          for (const message of encoder.encoded(entry.batch())) await writeOut(call, message);
         }
       }
       ack.settle("delivered");
@@ -366,7 +364,7 @@ export class FlightServer implements Source {
       for (const message of encoder.schema(stream.schema)) await writeOut(call, message);
       for (const entry of stream.batches) {
         if (call.cancelled) return;
-        for (const message of encoder.batch(entry.batch())) await writeOut(call, message);
+        for (const message of encoder.encoded(entry.batch())) await writeOut(call, message);
       }
       call.end();
     })().catch((error: unknown) => call.emit("error", grpcError(status.INTERNAL, String(error))));
@@ -452,7 +450,7 @@ export class FlightServer implements Source {
         const origin = new FlightOrigin(stream, n);
         const json = isJsonBatch(record, this.#jsonColumn);
         const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(record), origin } : { kind: "arrow", batch: record, origin };
-        const tag: BatchTag = { stream, number: n, input: json ? null : record, exchange, matches: 0 };
+        const tag: BatchTag = { stream, number: n, exchange, matches: 0 };
         this.#tags.set(batch, tag);
         this.#counters.batches++;
         this.#counters.rows += record.numRows;

@@ -55,9 +55,25 @@ export interface NativeEngine {
   restore(snapshot: Buffer): string;
 }
 
+/** A record batch as one IPC RecordBatch message: Flight's data_header and data_body. */
+export interface NativeEncodedBatch {
+  header: Uint8Array;
+  body: Uint8Array;
+}
+
+/** Builds match batches against one rule table (native/binding/src/match_batch.rs), IPC-encoded. */
+export interface NativeMatchBatchBuilder {
+  /** The described input batch's columns at `matchRows`, after the rule columns. */
+  fromArrow(input: CDataArray, matchRows: Uint32Array, matchRules: Uint32Array): NativeEncodedBatch;
+  /** The JSON line of each matched row of an NDJSON chunk, after the rule columns. */
+  fromJson(chunk: Uint8Array, lineOffsets: Uint32Array, matchRows: Uint32Array, matchRules: Uint32Array): NativeEncodedBatch;
+}
+
 export interface NativeAddon {
   version(): string;
   NativeEngine: new (planJson: string) => NativeEngine;
+  /** `rulesJson`: `[{id, title, level, tags}]`, indexed like match rule ids. */
+  MatchBatchBuilder: new (rulesJson: string) => NativeMatchBatchBuilder;
   /** Imports a batch through the C Data Interface and exports it back: the round-trip probe. */
   roundTripArrow(batch: CDataArray): CDataArray;
   /** Parses NDJSON into the Arrow columns of `fields` and exports them through the C Data Interface. */

@@ -12,7 +12,7 @@ import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
-import { addon, type NativeEngine, type NativeJsonOutput } from "./addon.ts";
+import { addon, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder } from "./addon.ts";
 
 export interface EngineCompileError {
   predicate: number;
@@ -148,6 +148,7 @@ export class Engine implements Evaluator {
       deadLetters,
       rules: this.rules,
       renderedMatches: output.rendered ?? null,
+      lineOffsets: offsets,
       eventJson: (row) => lineText(bytes, offsets, row),
       eventBytes: (row) => lineBytes(bytes, offsets, row),
       rawInput: (row) => lineText(bytes, offsets, row),
@@ -214,6 +215,25 @@ export function countLines(bytes: Uint8Array): number {
 /** The Arrow columns the engine would build from NDJSON for `fields`, through the C Data Interface. */
 export function jsonToArrow(bytes: Uint8Array, fields: string[]): RecordBatch {
   return importRecordBatch(addon.jsonToArrow(bytes, fields));
+}
+
+const matchBatchBuilders = new WeakMap<readonly RuleMeta[], NativeMatchBatchBuilder>();
+
+/**
+ * The match batch of an evaluated batch (src/flight/matches.ts documents
+ * its columns), built and IPC-encoded in the addon so that no per-match work
+ * runs here. The rule table crosses once per rule list, not per match.
+ */
+export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
+  let builder = matchBatchBuilders.get(result.rules);
+  if (builder === undefined) {
+    builder = new addon.MatchBatchBuilder(JSON.stringify(result.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, tags: r.tags }))));
+    matchBatchBuilders.set(result.rules, builder);
+  }
+  const { batch, matchRows, matchRules } = result;
+  if (batch.kind === "arrow") return builder.fromArrow(exportRecordBatch(batch.batch), matchRows, matchRules);
+  if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");
+  return builder.fromJson(batch.bytes, result.lineOffsets, matchRows, matchRules);
 }
 
 /** Exports a batch to the addon and imports the addon's export of it back. */

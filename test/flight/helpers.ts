@@ -17,7 +17,11 @@ export class FakeEvaluator implements Evaluator {
     const rows: number[] = [];
     let count: number;
     let eventJson: (row: number) => string;
+    let lineOffsets: Uint32Array | undefined;
     if (batch.kind === "json") {
+      const starts = [0];
+      batch.bytes.forEach((byte, i) => byte === 0x0a && i + 1 < batch.bytes.length && starts.push(i + 1));
+      lineOffsets = Uint32Array.from(starts);
       const lines = new TextDecoder().decode(batch.bytes).split("\n");
       if (lines[lines.length - 1] === "") lines.pop();
       count = lines.length;
@@ -38,6 +42,7 @@ export class FakeEvaluator implements Evaluator {
       matchRules: new Uint32Array(rows.length),
       deadLetters: [],
       rules: RULES,
+      ...(lineOffsets === undefined ? {} : { lineOffsets }),
       eventJson,
       rawInput: eventJson,
     };

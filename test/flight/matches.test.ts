@@ -1,14 +1,17 @@
 /**
- * Match record batches built from an evaluation result: rule columns laid out
- * by hand (null levels, several or no tags, an unknown rule index), event
- * columns taken at the matched rows, and the lazy ring entry building the
- * same batch on first read. Every batch also goes through an IPC round trip,
- * so hand-made buffers that Arrow would reject fail here.
+ * Match record batches built by the addon from an evaluation result: rule
+ * columns (null levels, several or no tags, an unknown rule index), event
+ * columns taken at the matched rows or the JSON line of NDJSON input, and the
+ * lazy ring entry building the same batch on first read. Every batch also
+ * goes through the Flight wire and the server's validating decoder against
+ * matchSchema, so a batch whose buffers disagree with that schema fails here.
  */
 
 import { describe, expect, test } from "bun:test";
-import { Int32, RecordBatchReader, RecordBatchStreamWriter, Table, Utf8, vectorFromArray, type RecordBatch } from "apache-arrow";
+import { Dictionary, Int32, Int8, Table, Utf8, vectorFromArray, type RecordBatch } from "apache-arrow";
+import { IpcDecoder, IpcEncoder, type EncodedBatch } from "../../src/flight/ipc.ts";
 import { lazyMatchBatch, matchBatch } from "../../src/flight/matches.ts";
+import { decodeFlightData, encodeFlightData } from "../../src/flight/protocol.ts";
 import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
 import { eventsBatch } from "./helpers.ts";
 
@@ -32,9 +35,14 @@ function result(input: RecordBatch, matchRows: number[], matchRules: number[]): 
   };
 }
 
-function roundTrip(batch: RecordBatch): Record<string, unknown>[] {
-  const bytes = RecordBatchStreamWriter.writeAll([batch]).toUint8Array(true);
-  const read = [...RecordBatchReader.from(bytes)][0];
+/** The batch as a Flight stream would carry it, read back by the server's own validating decoder. */
+function roundTrip(batch: EncodedBatch): Record<string, unknown>[] {
+  const decoder = new IpcDecoder();
+  let read: RecordBatch | undefined;
+  for (const message of new IpcEncoder().encoded(batch)) {
+    const decoded = decoder.push(decodeFlightData(encodeFlightData(message)));
+    if (decoded?.kind === "batch") read = decoded.batch;
+  }
   if (read === undefined) throw new Error("no batch read back");
   return [...read].map((row) => {
     const json = row.toJSON() as Record<string, unknown>;
@@ -53,11 +61,11 @@ describe("matchBatch", () => {
   ];
 
   test("rule columns and event columns at the matched rows", () => {
-    expect(roundTrip(matchBatch(matches, input))).toEqual(expected);
+    expect(roundTrip(matchBatch(matches))).toEqual(expected);
   });
 
   test("a lazy entry builds the same batch once, on first read", () => {
-    const entry = lazyMatchBatch(matches, input);
+    const entry = lazyMatchBatch(matches);
     expect(entry.numRows).toBe(4);
     expect(entry.schema.fields.map((f) => f.name)).toEqual(["rule_id", "rule_title", "rule_level", "rule_tags", "row", "CommandLine", "Pid"]);
     const first = entry.batch();
@@ -71,16 +79,47 @@ describe("matchBatch", () => {
       Missing: vectorFromArray([null, null, null], new Utf8()),
       MissingPid: vectorFromArray([null, null, null], new Int32()),
     }).batches[0] as RecordBatch;
-    const rows = roundTrip(matchBatch(result(sparse, [1, 2], [0, 0]), sparse));
+    const rows = roundTrip(matchBatch(result(sparse, [1, 2], [0, 0])));
     expect(rows.map((row) => [row.CommandLine, row.Missing, row.MissingPid])).toEqual([
       ["b", null, null],
       ["c", null, null],
     ]);
   });
 
+  test("dictionary-encoded event columns come out decoded", () => {
+    const images = vectorFromArray(["a.exe", null, "b.exe"], new Dictionary(new Utf8(), new Int8()));
+    const encoded = new Table({ Image: images }).batches[0] as RecordBatch;
+    const batch = matchBatch(result(encoded, [2, 0], [0, 0]));
+    expect(String(batch.schema.fields[5]?.type)).toBe("Utf8");
+    expect(roundTrip(batch).map((row) => row.Image)).toEqual(["b.exe", "a.exe"]);
+  });
+
   test("no matches: an empty batch with the match schema", () => {
-    const batch = matchBatch(result(input, [], []), input);
+    const batch = matchBatch(result(input, [], []));
     expect(batch.numRows).toBe(0);
     expect(roundTrip(batch)).toEqual([]);
+  });
+});
+
+describe("matchBatch of NDJSON input", () => {
+  test("the event column is each matched line without its line break", () => {
+    const bytes = new TextEncoder().encode('{"a":"évil"}\r\n\n{"b":2}');
+    const json: EvalResult = {
+      ...result(eventsBatch(["x"]), [0, 2], [1, 0]),
+      batch: { kind: "json", bytes, origin: { position: (row) => ({ descriptor: "d", batch: 0, row }) } },
+      rows: 3,
+      events: 2,
+      lineOffsets: Uint32Array.from([0, 15, 16]),
+    };
+    const rows = roundTrip(matchBatch(json));
+    expect(rows.map((row) => [row.rule_id, row.row, row.event])).toEqual([
+      ["r-2", 0, '{"a":"évil"}'],
+      ["r-1", 2, '{"b":2}'],
+    ]);
+  });
+
+  test("without line offsets it is an error, not a guess", () => {
+    const json: EvalResult = { ...result(eventsBatch(["x"]), [0], [0]), batch: { kind: "json", bytes: new Uint8Array(3), origin: { position: (row) => ({ descriptor: "d", batch: 0, row }) } } };
+    expect(() => matchBatch(json)).toThrow("line offsets");
   });
 });

@@ -5,6 +5,7 @@
 
 mod c_data;
 mod json_arrow;
+mod match_batch;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
@@ -365,4 +366,71 @@ pub fn json_to_arrow(env: Env, chunk: Uint8Array, fields: Vec<String>) -> Result
     })?
     .map_err(invalid_input)?;
     c_data::export_batch(&env, &batch)
+}
+
+/// A match batch as one IPC RecordBatch message (match_batch.rs `encode`).
+#[napi(object)]
+pub struct EncodedBatchJs {
+    pub header: Buffer,
+    pub body: Buffer,
+}
+
+fn encoded(batch: arrow_array::RecordBatch) -> Result<EncodedBatchJs> {
+    let encoded = match_batch::encode(&batch).map_err(invalid_input)?;
+    Ok(EncodedBatchJs {
+        header: encoded.header.into(),
+        body: encoded.body.into(),
+    })
+}
+
+/// Builds match batches (match_batch.rs) against one rule table; the TS side
+/// keeps one per rule list, so rule columns never cross per match.
+#[napi]
+pub struct MatchBatchBuilder {
+    table: match_batch::RuleTable,
+}
+
+#[napi]
+impl MatchBatchBuilder {
+    /// `rules_json`: `[{id, title, level, tags}, ...]`, indexed like match rule ids.
+    #[napi(constructor)]
+    pub fn new(rules_json: String) -> Result<Self> {
+        let table = match_batch::RuleTable::from_json(&rules_json).map_err(invalid_input)?;
+        Ok(MatchBatchBuilder { table })
+    }
+
+    /// The match batch of a described input batch: its columns at `match_rows`.
+    #[napi]
+    pub fn from_arrow(
+        &self,
+        input: JsObject,
+        match_rows: Uint32Array,
+        match_rules: Uint32Array,
+    ) -> Result<EncodedBatchJs> {
+        // The imported batch borrows the description's buffers; it is dropped
+        // inside this call, before the description can go (c_data.rs invariants).
+        let batch = c_data::import_batch(&input)?;
+        let built = guarded("matchBatch", || {
+            match_batch::from_record_batch(&self.table, &batch, &match_rows, &match_rules)
+        })?
+        .map_err(invalid_input)?;
+        drop(batch);
+        encoded(built)
+    }
+
+    /// The match batch of an NDJSON chunk: the JSON line of each matched row.
+    #[napi]
+    pub fn from_json(
+        &self,
+        chunk: Uint8Array,
+        line_offsets: Uint32Array,
+        match_rows: Uint32Array,
+        match_rules: Uint32Array,
+    ) -> Result<EncodedBatchJs> {
+        let built = guarded("matchBatch", || {
+            match_batch::from_json_lines(&self.table, &chunk, &line_offsets, &match_rows, &match_rules)
+        })?
+        .map_err(invalid_input)?;
+        encoded(built)
+    }
 }

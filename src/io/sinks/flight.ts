@@ -46,7 +46,7 @@ export class FlightSink implements Sink {
       ack.settle("delivered");
       return;
     }
-    const batch = matchBatch(result, result.batch.kind === "arrow" ? result.batch.batch : null);
+    const batch = matchBatch(result);
     const key = batch.schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(",");
     if (this.#writer === null || key !== this.#schemaKey) {
       const previous = this.#writer;
