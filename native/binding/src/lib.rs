@@ -428,7 +428,13 @@ impl MatchBatchBuilder {
         match_rules: Uint32Array,
     ) -> Result<EncodedBatchJs> {
         let built = guarded("matchBatch", || {
-            match_batch::from_json_lines(&self.table, &chunk, &line_offsets, &match_rows, &match_rules)
+            match_batch::from_json_lines(
+                &self.table,
+                &chunk,
+                &line_offsets,
+                &match_rows,
+                &match_rules,
+            )
         })?
         .map_err(invalid_input)?;
         encoded(built)

@@ -116,9 +116,10 @@ fn event_field(field: &Field, data_type: &DataType) -> Field {
 fn has_dictionary(data_type: &DataType) -> bool {
     match data_type {
         DataType::Dictionary(_, _) => true,
-        DataType::List(f) | DataType::LargeList(f) | DataType::FixedSizeList(f, _) | DataType::Map(f, _) => {
-            has_dictionary(f.data_type())
-        }
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::Map(f, _) => has_dictionary(f.data_type()),
         DataType::Struct(fields) => fields.iter().any(|f| has_dictionary(f.data_type())),
         _ => false,
     }
@@ -127,7 +128,11 @@ fn has_dictionary(data_type: &DataType) -> bool {
 const CHECKED: Option<TakeOptions> = Some(TakeOptions { check_bounds: true });
 
 /// `column` at `indices`, a top-level dictionary decoded to its values.
-fn take_decoded(name: &str, column: &ArrayRef, indices: &UInt32Array) -> Result<ArrayRef, ArrowError> {
+fn take_decoded(
+    name: &str,
+    column: &ArrayRef,
+    indices: &UInt32Array,
+) -> Result<ArrayRef, ArrowError> {
     // Bounds-checked: a row past the input is an error, never a read (unchecked `take` panics).
     let taken = take(column.as_ref(), indices, CHECKED)?;
     let decoded = match taken.as_any_dictionary_opt() {
@@ -186,8 +191,12 @@ pub struct EncodedBatch {
 pub fn encode(batch: &RecordBatch) -> Result<EncodedBatch, ArrowError> {
     let options = IpcWriteOptions::try_new(8, false, MetadataVersion::V5)?;
     let mut tracker = DictionaryTracker::new(false);
-    let (dictionaries, encoded) =
-        IpcDataGenerator::default().encode(batch, &mut tracker, &options, &mut IpcWriteContext::default())?;
+    let (dictionaries, encoded) = IpcDataGenerator::default().encode(
+        batch,
+        &mut tracker,
+        &options,
+        &mut IpcWriteContext::default(),
+    )?;
     if !dictionaries.is_empty() {
         return Err(ArrowError::InvalidArgumentError(
             "a match batch carries no dictionaries".into(),
@@ -220,7 +229,9 @@ pub fn from_json_lines(
                 chunk.get(start as usize..end)
             })
             .ok_or_else(|| {
-                ArrowError::InvalidArgumentError(format!("match row {row} is not a line of the chunk"))
+                ArrowError::InvalidArgumentError(format!(
+                    "match row {row} is not a line of the chunk"
+                ))
             })?;
         let trimmed = line.strip_suffix(b"\n").unwrap_or(line);
         let trimmed = trimmed.strip_suffix(b"\r").unwrap_or(trimmed);
@@ -273,16 +284,50 @@ mod tests {
             ],
         )
         .expect("input");
-        let batch = from_record_batch(&table(), &input, &[0, 0, 2, 1], &[0, 1, 1, 9]).expect("batch");
-        let names: Vec<_> = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-        assert_eq!(names, ["rule_id", "rule_title", "rule_level", "rule_tags", "row", "CommandLine", "event.row"]);
-        assert_eq!(strings(&batch, 0), [Some("r-1"), Some("r-2"), Some("r-2"), Some("")].map(|s| s.map(String::from)));
-        assert_eq!(strings(&batch, 2), [Some("high"), None, None, None].map(|s| s.map(String::from)));
-        assert_eq!(strings(&batch, 5), [Some("a"), Some("a"), Some("c"), None].map(|s| s.map(String::from)));
-        let tags = batch.column(3).as_any().downcast_ref::<ListArray>().expect("list");
+        let batch =
+            from_record_batch(&table(), &input, &[0, 0, 2, 1], &[0, 1, 1, 9]).expect("batch");
+        let names: Vec<_> = batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "rule_id",
+                "rule_title",
+                "rule_level",
+                "rule_tags",
+                "row",
+                "CommandLine",
+                "event.row"
+            ]
+        );
+        assert_eq!(
+            strings(&batch, 0),
+            [Some("r-1"), Some("r-2"), Some("r-2"), Some("")].map(|s| s.map(String::from))
+        );
+        assert_eq!(
+            strings(&batch, 2),
+            [Some("high"), None, None, None].map(|s| s.map(String::from))
+        );
+        assert_eq!(
+            strings(&batch, 5),
+            [Some("a"), Some("a"), Some("c"), None].map(|s| s.map(String::from))
+        );
+        let tags = batch
+            .column(3)
+            .as_any()
+            .downcast_ref::<ListArray>()
+            .expect("list");
         assert_eq!(tags.value_length(0), 2);
         assert_eq!(tags.value_length(1), 0);
-        let pids = batch.column(6).as_any().downcast_ref::<Int32Array>().expect("int32");
+        let pids = batch
+            .column(6)
+            .as_any()
+            .downcast_ref::<Int32Array>()
+            .expect("int32");
         assert_eq!(pids.values().to_vec(), [10, 10, 12, 11]);
     }
 
@@ -290,14 +335,23 @@ mod tests {
     fn dictionary_columns_come_out_decoded() {
         use arrow_array::types::Int8Type;
         use arrow_array::DictionaryArray;
-        let dictionary: DictionaryArray<Int8Type> = vec![Some("x"), None, Some("y")].into_iter().collect();
-        let schema = Schema::new(vec![Field::new("Image", dictionary.data_type().clone(), true)]);
-        let input = RecordBatch::try_new(Arc::new(schema), vec![Arc::new(dictionary)]).expect("input");
+        let dictionary: DictionaryArray<Int8Type> =
+            vec![Some("x"), None, Some("y")].into_iter().collect();
+        let schema = Schema::new(vec![Field::new(
+            "Image",
+            dictionary.data_type().clone(),
+            true,
+        )]);
+        let input =
+            RecordBatch::try_new(Arc::new(schema), vec![Arc::new(dictionary)]).expect("input");
         let batch = from_record_batch(&table(), &input, &[2, 1, 0], &[0, 0, 0]).expect("batch");
         assert_eq!(batch.schema().field(5).data_type(), &DataType::Utf8);
-        assert_eq!(strings(&batch, 5), [Some("y"), None, Some("x")].map(|s| s.map(String::from)));
+        assert_eq!(
+            strings(&batch, 5),
+            [Some("y"), None, Some("x")].map(|s| s.map(String::from))
+        );
         let encoded = encode(&batch).expect("encoded");
-        assert!(!encoded.header.is_empty() && encoded.body.len() % 8 == 0);
+        assert!(!encoded.header.is_empty() && encoded.body.len().is_multiple_of(8));
     }
 
     #[test]
@@ -315,7 +369,10 @@ mod tests {
     fn json_lines_lose_their_line_breaks() {
         let chunk = b"{\"a\":1}\r\n\n{\"b\":2}";
         let batch = from_json_lines(&table(), chunk, &[0, 9, 10], &[0, 2], &[1, 0]).expect("batch");
-        assert_eq!(strings(&batch, 5), [Some("{\"a\":1}"), Some("{\"b\":2}")].map(|s| s.map(String::from)));
+        assert_eq!(
+            strings(&batch, 5),
+            [Some("{\"a\":1}"), Some("{\"b\":2}")].map(|s| s.map(String::from))
+        );
         assert!(from_json_lines(&table(), chunk, &[0, 9, 10], &[3], &[0]).is_err());
     }
 }
