@@ -32,6 +32,12 @@ export interface ArrowBatch {
   kind: "arrow";
   batch: RecordBatch;
   origin: BatchOrigin;
+  /**
+   * The source replies with this batch's match batch at once (DoExchange), so
+   * the engine builds it on its own threads while evaluating; other match
+   * batches are built when first needed.
+   */
+  replyWithMatches?: boolean;
 }
 
 export type Batch = RawJsonBatch | ArrowBatch;

@@ -449,7 +449,7 @@ export class FlightServer implements Source {
         const record = decoded.batch;
         const origin = new FlightOrigin(stream, n);
         const json = isJsonBatch(record, this.#jsonColumn);
-        const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(record), origin } : { kind: "arrow", batch: record, origin };
+        const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(record), origin } : { kind: "arrow", batch: record, origin, replyWithMatches: mode === "exchange" };
         const tag: BatchTag = { stream, number: n, exchange, matches: 0 };
         this.#tags.set(batch, tag);
         this.#counters.batches++;

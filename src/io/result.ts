@@ -36,6 +36,8 @@ export interface EvalResult {
   rules: readonly RuleMeta[];
   /** The match records already rendered as NDJSON by the engine (line input), or null. */
   renderedMatches: Uint8Array | null;
+  /** The match batch as one IPC message, when the engine built it with the evaluation (ArrowBatch.replyWithMatches). */
+  matchBatch?: { header: Uint8Array; body: Uint8Array };
   /** NDJSON input: where each line of the chunk starts (line r ends where line r + 1 starts, the last at the chunk's end). */
   lineOffsets?: Uint32Array;
   /** The event of `row` as JSON text (the raw line for NDJSON input). */

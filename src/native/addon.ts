@@ -31,6 +31,8 @@ export interface NativeRenderOptions {
 export interface NativeMatchOutput {
   matchRows: Uint32Array;
   matchRules: Uint32Array;
+  /** The match batch, when evalArrow was given a builder. */
+  matchBatch?: NativeEncodedBatch;
 }
 
 export interface NativeCompileError {
@@ -42,7 +44,8 @@ export interface NativeEngine {
   compileErrors(): NativeCompileError[];
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
-  evalArrow(batch: CDataArray): Promise<NativeMatchOutput>;
+  /** With `matches`, the evaluation also builds the batch's match batch on the engine's threads. */
+  evalArrow(batch: CDataArray, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;
   /** The naive rule-by-rule oracle over the same parse (detection rules only, no correlations). */
   evalJsonReference(chunk: Uint8Array): NativeMatchOutput;
   /** JSON-encoded EngineStats. */

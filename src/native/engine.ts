@@ -165,13 +165,14 @@ export class Engine implements Evaluator {
 
   /** Evaluated on a worker thread; the batch's buffers are read in place, so they must not change until this settles. */
   async evalArrow(batch: ArrowBatch): Promise<EvalResult> {
-    const output = await this.native.evalArrow(exportRecordBatch(batch.batch));
+    const output = await this.native.evalArrow(exportRecordBatch(batch.batch), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
     return {
       batch,
       rows: batch.batch.numRows,
       events: batch.batch.numRows,
       matchRows: output.matchRows,
       matchRules: output.matchRules,
+      ...(output.matchBatch === undefined || output.matchBatch === null ? {} : { matchBatch: output.matchBatch }),
       deadLetters: [],
       rules: this.rules,
       renderedMatches: null,
@@ -219,17 +220,25 @@ export function jsonToArrow(bytes: Uint8Array, fields: string[]): RecordBatch {
 
 const matchBatchBuilders = new WeakMap<readonly RuleMeta[], NativeMatchBatchBuilder>();
 
+function matchBatchBuilder(rules: readonly RuleMeta[]): NativeMatchBatchBuilder {
+  let builder = matchBatchBuilders.get(rules);
+  if (builder === undefined) {
+    builder = new addon.MatchBatchBuilder(JSON.stringify(rules.map((r) => ({ id: r.id, title: r.title, level: r.level, tags: r.tags }))));
+    matchBatchBuilders.set(rules, builder);
+  }
+  return builder;
+}
+
 /**
  * The match batch of an evaluated batch (src/flight/matches.ts documents
  * its columns), built and IPC-encoded in the addon so that no per-match work
- * runs here. The rule table crosses once per rule list, not per match.
+ * runs here: during the evaluation when the batch asked for it
+ * (ArrowBatch.replyWithMatches), else now. The rule table crosses once per
+ * rule list, not per match.
  */
 export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
-  let builder = matchBatchBuilders.get(result.rules);
-  if (builder === undefined) {
-    builder = new addon.MatchBatchBuilder(JSON.stringify(result.rules.map((r) => ({ id: r.id, title: r.title, level: r.level, tags: r.tags }))));
-    matchBatchBuilders.set(result.rules, builder);
-  }
+  if (result.matchBatch !== undefined) return result.matchBatch;
+  const builder = matchBatchBuilder(result.rules);
   const { batch, matchRows, matchRules } = result;
   if (batch.kind === "arrow") return builder.fromArrow(exportRecordBatch(batch.batch), matchRows, matchRules);
   if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");

@@ -2,7 +2,8 @@
  * The Arrow C Data Interface across the JS/Rust boundary: RecordBatches of
  * every supported type go to the addon through ArrowSchema/ArrowArray
  * structs (no copy) and come back through the addon's own export, equal
- * value for value; the JSON path's columns come back as Arrow too.
+ * value for value; the JSON path's columns come back as Arrow too; evalArrow
+ * validates on the engine's threads and can build the match batch there.
  */
 
 import { describe, expect, test } from "bun:test";
@@ -10,9 +11,12 @@ import {
   Bool, Field, Float64, Int32, Int64, LargeUtf8, List, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Uint8, Utf8,
   vectorFromArray, type DataType, type Vector,
 } from "apache-arrow";
-import { exportRecordBatch, importRecordBatch } from "../../src/batch/c-data.ts";
+import { exportRecordBatch, importRecordBatch, type CDataArray } from "../../src/batch/c-data.ts";
 import { addon } from "../../src/native/addon.ts";
-import { jsonToArrow, roundTripArrow } from "../../src/native/engine.ts";
+import { Engine, encodeMatchBatch, jsonToArrow, roundTripArrow } from "../../src/native/engine.ts";
+import { LineOrigin } from "../../src/batch/batch.ts";
+import { buildPlan } from "../../src/plan/build.ts";
+import { loadYaml, ruleWith } from "../rules/helpers.ts";
 
 function batchOf(columns: Record<string, [DataType, unknown[]]>): RecordBatch {
   const fields: Field[] = [];
@@ -103,5 +107,34 @@ describe("JSON path columns as Arrow", () => {
     expect(batch.getChild("nested.x")?.get(0)).toBe("1");
     expect(batch.getChild("big")?.get(3)).toBe("18446744073709551615");
     expect(batch.getChild("flag")?.get(3)).toBe("true");
+  });
+});
+
+describe("evalArrow", () => {
+  const rules = loadYaml(ruleWith("CommandLine|contains: evil"));
+  const { engine } = Engine.compile(buildPlan(rules).plan);
+  const origin = new LineOrigin("c-data", 1);
+
+  test("a batch that fails validation rejects; the next batch is not held behind it", async () => {
+    const native = new addon.NativeEngine(JSON.stringify(buildPlan(rules).plan));
+    const good = (): CDataArray => exportRecordBatch(batchOf({ CommandLine: [new Utf8(), ["evil", "calc"]] }));
+    const bad = good();
+    bad.children[0]!.buffers = [null, new Uint8Array(new Int32Array([0, 9, 2]).buffer), new Uint8Array(4)]; // offsets past the values
+    await expect(native.evalArrow(bad, null)).rejects.toThrow(/invalid/i);
+    const started = performance.now();
+    expect(Array.from((await native.evalArrow(good(), null)).matchRows)).toEqual([0]);
+    // An unsettled correlation ticket would hold the next batch for the 30 s order limit.
+    expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test("a match batch built with the evaluation equals one built afterwards", async () => {
+    const batch = batchOf({ CommandLine: [new Utf8(), ["evil 1", "calc", "more evil"]], Pid: [new Int32(), [1, 2, 3]] });
+    const eager = await engine.evalArrow({ kind: "arrow", batch, origin, replyWithMatches: true });
+    const lazy = await engine.evalArrow({ kind: "arrow", batch, origin });
+    expect(eager.matchBatch).toBeDefined();
+    expect(lazy.matchBatch).toBeUndefined();
+    const later = encodeMatchBatch(lazy);
+    expect(Buffer.from(eager.matchBatch!.header).equals(Buffer.from(later.header))).toBe(true);
+    expect(Buffer.from(eager.matchBatch!.body).equals(Buffer.from(later.body))).toBe(true);
   });
 });

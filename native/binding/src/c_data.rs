@@ -227,11 +227,12 @@ fn build_array(description: &JsObject) -> Result<CArray> {
     })
 }
 
-/// Imports one described array through the C Data Interface.
+/// Imports one described array through the C Data Interface, unchecked:
+/// `validate` must pass before anything reads its values.
 ///
 /// The result borrows JS memory: it must be dropped before the calling napi
 /// function returns (see the module invariants).
-pub fn import_array(description: &JsObject) -> Result<ArrayData> {
+fn import_unchecked(description: &JsObject) -> Result<ArrayData> {
     let mut schema = build_schema(description)?;
     let mut array = build_array(description)?;
     // SAFETY: CSchema/CArray have the C Data Interface layout, which is the
@@ -246,10 +247,42 @@ pub fn import_array(description: &JsObject) -> Result<ArrayData> {
     };
     // SAFETY: the structs were just built from a description whose buffers
     // the TS exporter laid out in the spec's order for each format.
-    let data = unsafe { from_ffi(ffi_array, &ffi_schema) }
-        .map_err(|e| invalid(format!("Arrow C Data import failed: {e}")))?;
-    validate(&data).map_err(|e| invalid(format!("Arrow batch is invalid: {e}")))?;
-    Ok(data)
+    unsafe { from_ffi(ffi_array, &ffi_schema) }
+        .map_err(|e| invalid(format!("Arrow C Data import failed: {e}")))
+}
+
+/// A described record batch imported but not yet validated. Validation reads
+/// every offset and string of the batch, so evalArrow runs it on the
+/// engine's threads rather than the JS thread; nothing else can read it first.
+pub struct UncheckedBatch {
+    data: ArrayData,
+}
+
+impl UncheckedBatch {
+    /// Validates the batch's buffers (see `validate`) and gives the batch.
+    pub fn validated(self) -> std::result::Result<RecordBatch, String> {
+        validate(&self.data).map_err(|e| format!("Arrow batch is invalid: {e}"))?;
+        let array = make_array(self.data);
+        let structure = array
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .ok_or("a record batch must be described as a struct array (format +s)")?;
+        Ok(RecordBatch::from(structure))
+    }
+}
+
+/// Imports a described struct array (`+s`) for validation later.
+pub fn import_batch_unchecked(description: &JsObject) -> Result<UncheckedBatch> {
+    Ok(UncheckedBatch {
+        data: import_unchecked(description)?,
+    })
+}
+
+/// Imports and validates a described struct array (`+s`) as a RecordBatch.
+pub fn import_batch(description: &JsObject) -> Result<RecordBatch> {
+    import_batch_unchecked(description)?
+        .validated()
+        .map_err(invalid)
 }
 
 /// `validate_full`, except that a child whose every element is null gets
@@ -273,17 +306,6 @@ fn validate(data: &ArrayData) -> std::result::Result<(), arrow_schema::ArrowErro
         }
     }
     Ok(())
-}
-
-/// Imports a described struct array (`+s`) as a RecordBatch.
-pub fn import_batch(description: &JsObject) -> Result<RecordBatch> {
-    let data = import_array(description)?;
-    let array = make_array(data);
-    let structure = array
-        .as_any()
-        .downcast_ref::<StructArray>()
-        .ok_or_else(|| invalid("a record batch must be described as a struct array (format +s)"))?;
-    Ok(RecordBatch::from(structure))
 }
 
 /// Bytes of each buffer of an exported array, from its format and geometry.

@@ -10,7 +10,7 @@ mod match_batch;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
-use napi::bindgen_prelude::{Buffer, Uint32Array, Uint8Array};
+use napi::bindgen_prelude::{Buffer, ClassInstance, Uint32Array, Uint8Array};
 use napi::{Env, JsObject, Result};
 use napi_derive::napi;
 use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
@@ -115,6 +115,8 @@ pub struct RenderOptionsJs {
 pub struct MatchOutputJs {
     pub match_rows: Uint32Array,
     pub match_rules: Uint32Array,
+    /// The match batch, IPC-encoded, when evalArrow was given a builder.
+    pub match_batch: Option<EncodedBatchJs>,
 }
 
 /// The evaluation of a chunk, with its match records when they were asked for.
@@ -145,6 +147,7 @@ fn match_output(matches: Vec<(u32, u32)>) -> MatchOutputJs {
     MatchOutputJs {
         match_rows: Uint32Array::new(match_rows),
         match_rules: Uint32Array::new(match_rules),
+        match_batch: None,
     }
 }
 
@@ -286,14 +289,22 @@ impl NativeEngine {
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
     /// through the C Data Interface without copying its buffers, on the
-    /// engine's threads (as `eval_json`). The imported batch points into the
-    /// JS buffers of its description, which stays referenced until the
-    /// resolver (on the JS thread), after the batch was dropped (c_data.rs
-    /// invariants).
+    /// engine's threads (as `eval_json`), which also validate it first. The
+    /// imported batch points into the JS buffers of its description, which
+    /// stays referenced until the resolver (on the JS thread), after the
+    /// batch was dropped (c_data.rs invariants). With `matches`, the job also
+    /// builds the batch's match batch (a DoExchange reply), so the JS thread
+    /// only frames it.
     #[napi(ts_return_type = "Promise<MatchOutputJs>")]
-    pub fn eval_arrow(&self, env: Env, batch: JsObject) -> Result<JsObject> {
-        let record_batch = c_data::import_batch(&batch)?;
+    pub fn eval_arrow(
+        &self,
+        env: Env,
+        batch: JsObject,
+        matches: Option<ClassInstance<MatchBatchBuilder>>,
+    ) -> Result<JsObject> {
+        let unchecked = c_data::import_batch_unchecked(&batch)?;
         let description = env.create_reference(batch)?;
+        let table = matches.map(|builder| Arc::clone(&builder.table));
         let engine = Arc::clone(&self.engine);
         let ticket = engine.ticket();
         spawn_batch(
@@ -304,13 +315,36 @@ impl NativeEngine {
             // Takes the batch, so it is dropped when the job returns, before
             // its description is released.
             move |_| {
-                engine
+                let record_batch = match unchecked.validated() {
+                    Ok(batch) => batch,
+                    Err(reason) => {
+                        engine.abandon(ticket);
+                        return Err(invalid_input(reason));
+                    }
+                };
+                let output = engine
                     .eval_record_batch_ticket(&record_batch, ticket, None)
-                    .map_err(invalid_input)
+                    .map_err(invalid_input)?;
+                let encoded = match &table {
+                    Some(table) => {
+                        let (rows, rules): (Vec<u32>, Vec<u32>) =
+                            output.matches.iter().copied().unzip();
+                        let built =
+                            match_batch::from_record_batch(table, &record_batch, &rows, &rules)
+                                .and_then(|b| match_batch::encode(&b))
+                                .map_err(invalid_input)?;
+                        Some(built)
+                    }
+                    None => None,
+                };
+                Ok((output, encoded))
             },
             |env, mut description, result| {
                 description.unref(env)?;
-                result.map(|output| match_output(output.matches))
+                result.map(|(output, encoded)| MatchOutputJs {
+                    match_batch: encoded.map(encoded_js),
+                    ..match_output(output.matches)
+                })
             },
         )
     }
@@ -375,19 +409,24 @@ pub struct EncodedBatchJs {
     pub body: Buffer,
 }
 
-fn encoded(batch: arrow_array::RecordBatch) -> Result<EncodedBatchJs> {
-    let encoded = match_batch::encode(&batch).map_err(invalid_input)?;
-    Ok(EncodedBatchJs {
+fn encoded_js(encoded: match_batch::EncodedBatch) -> EncodedBatchJs {
+    EncodedBatchJs {
         header: encoded.header.into(),
         body: encoded.body.into(),
-    })
+    }
+}
+
+fn encoded(batch: arrow_array::RecordBatch) -> Result<EncodedBatchJs> {
+    Ok(encoded_js(
+        match_batch::encode(&batch).map_err(invalid_input)?,
+    ))
 }
 
 /// Builds match batches (match_batch.rs) against one rule table; the TS side
 /// keeps one per rule list, so rule columns never cross per match.
 #[napi]
 pub struct MatchBatchBuilder {
-    table: match_batch::RuleTable,
+    table: Arc<match_batch::RuleTable>,
 }
 
 #[napi]
@@ -396,7 +435,9 @@ impl MatchBatchBuilder {
     #[napi(constructor)]
     pub fn new(rules_json: String) -> Result<Self> {
         let table = match_batch::RuleTable::from_json(&rules_json).map_err(invalid_input)?;
-        Ok(MatchBatchBuilder { table })
+        Ok(MatchBatchBuilder {
+            table: Arc::new(table),
+        })
     }
 
     /// The match batch of a described input batch: its columns at `match_rows`.

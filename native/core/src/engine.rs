@@ -437,6 +437,12 @@ impl Engine {
         self.corr.ticket()
     }
 
+    /// Settles the ticket of a batch that never reached a `*_ticket` call
+    /// (its input was refused first), so later batches need not wait for it.
+    pub fn abandon(&self, ticket: Ticket) {
+        self.corr.abandon(ticket);
+    }
+
     /// Parse and evaluate one NDJSON chunk (arrival clock: the wall clock).
     pub fn eval_json(&self, chunk: &[u8]) -> Result<JsonEvalOutput, EvalError> {
         self.eval_json_ticket(chunk, self.ticket(), None)
