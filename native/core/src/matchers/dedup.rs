@@ -11,8 +11,7 @@
 //! quadratic time. Entry ids double as distinct-value ids, which the
 //! evaluator uses to memoise expensive predicates per distinct value.
 
-use crate::hash::{load_le, FxHasher, SEED as K};
-use std::hash::Hasher;
+use crate::hash::{load_le, SEED as K};
 
 /// Slots looked at before giving up on caching a value.
 const MAX_PROBE: usize = 16;
@@ -40,35 +39,66 @@ pub struct ValueCache {
     preds: Vec<u32>,
 }
 
-/// The hash of a value's text: FxHash-style multiply-rotate over four
-/// independent 8-byte lanes (32 bytes per step, so long values such as
-/// command lines and call traces hash at memory speed), then folded with
-/// the tail and the length. Not DoS resistant; `MAX_PROBE` bounds the
-/// damage of collisions.
+/// 64×64→128-bit multiply, halves xor-ed: every output bit depends on
+/// every input bit of both words (the wyhash/foldhash mixer).
+#[inline]
+fn fold(a: u64, b: u64) -> u64 {
+    let p = (a as u128).wrapping_mul(b as u128);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// Secrets xor-ed into the words before folding, so that zero words do not
+/// fold to zero (odd, high-entropy constants).
+const S0: u64 = 0x243f_6a88_85a3_08d3;
+const S1: u64 = 0x1319_8a2e_0370_7345;
+const S2: u64 = 0xa409_3822_299f_31d1;
+
+/// The hash of a value's text, whose high bits index the table. Most values
+/// are short (ids, channel names, paths): up to 32 bytes take overlapping
+/// word loads and folded multiplies. Longer values run four independent
+/// FxHash-style lanes over 32 bytes per step, the last step overlapping the
+/// one before (so command lines and call traces hash at memory speed). Every
+/// byte and the length reach the result. Not DoS resistant; `MAX_PROBE`
+/// bounds the damage of collisions.
 #[inline]
 pub fn hash_value(v: &str) -> u64 {
     let b = v.as_bytes();
-    let mut l = [K, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];
-    let mut chunks = b.chunks_exact(32);
-    for c in &mut chunks {
-        for (i, x) in l.iter_mut().enumerate() {
-            let w = c.get(i * 8..i * 8 + 8).map_or(0, load_le);
-            *x = (x.rotate_left(5) ^ w).wrapping_mul(K);
+    let n = b.len();
+    let word = |at: usize| b.get(at..).map_or(0, load_le);
+    let (lo, hi) = if n <= 16 {
+        if n >= 8 {
+            (word(0), word(n - 8))
+        } else if n >= 4 {
+            (word(0) & 0xffff_ffff, word(n - 4) & 0xffff_ffff)
+        } else {
+            // 0..=3 bytes: first, middle and last byte cover them all.
+            let at = |i: usize| b.get(i).map_or(0, |&x| x as u64);
+            (at(0) | at(n / 2) << 8 | at(n.wrapping_sub(1)) << 16, 0)
         }
-    }
-    let mut h = FxHasher::default();
-    for x in l {
-        h.write_u64(x);
-    }
-    h.write(chunks.remainder());
-    h.write_usize(b.len());
-    // Final avalanche so the high bits (used as the table index) depend
-    // on every input bit.
-    let mut x = h.finish();
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x
+    } else if n <= 32 {
+        (
+            fold(word(0) ^ S2, word(8) ^ S0),
+            fold(word(n - 16) ^ S1, word(n - 8) ^ S2),
+        )
+    } else {
+        let mut l = [K, K.rotate_left(17), K.rotate_left(31), K.rotate_left(47)];
+        let mut step = |c: &[u8]| {
+            for (i, x) in l.iter_mut().enumerate() {
+                let w = c.get(i * 8..).map_or(0, load_le);
+                *x = (x.rotate_left(5) ^ w).wrapping_mul(K);
+            }
+        };
+        let mut chunks = b.chunks_exact(32);
+        for c in &mut chunks {
+            step(c);
+        }
+        if !chunks.remainder().is_empty() {
+            step(b.get(n - 32..).unwrap_or(b));
+        }
+        let [a, b2, c, d] = l;
+        (fold(a ^ S2, b2), fold(c ^ S0, d))
+    };
+    fold(fold(lo ^ S0, hi ^ S1), n as u64 ^ S2)
 }
 
 impl ValueCache {
@@ -204,6 +234,42 @@ mod tests {
         // Reset forgets everything.
         let ids = run(&["bb"], &mut c);
         assert_eq!(ids, vec![0]);
+    }
+
+    #[test]
+    fn hashes_spread_in_the_high_bits() {
+        // Values of every length up to 80 bytes: the short paths (0-3, 4-7,
+        // 8-16, 17-32) and the lane path, differing at the start, middle or end.
+        let mut values = Vec::new();
+        for len in 0..=80usize {
+            for c in 0..64u8 {
+                let mut v = vec![b'x'; len];
+                if let Some(first) = v.first_mut() {
+                    *first = b'0' + c;
+                }
+                values.push(String::from_utf8(v.clone()).expect("ascii"));
+                if let Some(middle) = v.get_mut(len / 2) {
+                    *middle = b'0' + c;
+                }
+                values.push(String::from_utf8(v.clone()).expect("ascii"));
+                if let Some(last) = v.last_mut() {
+                    *last = b'0' + c;
+                }
+                values.push(String::from_utf8(v).expect("ascii"));
+            }
+        }
+        values.sort();
+        values.dedup();
+        let hashes: std::collections::HashSet<u64> = values.iter().map(|v| hash_value(v)).collect();
+        assert_eq!(hashes.len(), values.len(), "no full-hash collisions");
+        // 4,096 table slots: random hashes would fill ~1 - 1/e of them with this many values.
+        let slots: std::collections::HashSet<u64> = hashes.iter().map(|h| h >> 52).collect();
+        let expected = 4096.0 * (1.0 - (-(values.len() as f64) / 4096.0).exp());
+        assert!(
+            slots.len() as f64 > 0.9 * expected,
+            "{} of ~{expected:.0} slots used",
+            slots.len()
+        );
     }
 
     #[test]
