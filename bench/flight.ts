@@ -28,6 +28,8 @@ const arg = (name: string, fallback: string): string => {
   return i >= 0 ? (args[i + 1] ?? fallback) : fallback;
 };
 const RAW_PATH = "/bench.Raw/Stream";
+const EXCHANGE_RATES = [10_000, 25_000, 50_000, 100_000];
+const EXCHANGE_SECONDS = 4;
 
 // --- child: the raw passthrough server ----------------------------------------
 if (args[0] === "--raw-server") {
@@ -165,9 +167,6 @@ async function putRepeated(client: FlightClient, path: string[], batch: RecordBa
   await ended;
   return results;
 }
-
-const EXCHANGE_RATES = [10_000, 25_000, 50_000, 100_000];
-const EXCHANGE_SECONDS = 4;
 
 interface ExchangeStep {
   sent: number;
