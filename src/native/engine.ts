@@ -172,7 +172,7 @@ export class Engine implements Evaluator {
       events: batch.batch.numRows,
       matchRows: output.matchRows,
       matchRules: output.matchRules,
-      ...(output.matchBatch === undefined || output.matchBatch === null ? {} : { matchBatch: output.matchBatch }),
+      ...(output.matchBatch === undefined ? {} : { matchBatch: output.matchBatch }),
       deadLetters: [],
       rules: this.rules,
       renderedMatches: null,
