@@ -49,9 +49,13 @@ function inputSchema(result: EvalResult): Schema | null {
   return result.batch.kind === "arrow" ? result.batch.batch.schema : null;
 }
 
+function encodedWith(schema: Schema, result: EvalResult): EncodedBatch {
+  return { schema, numRows: result.matchRows.length, ...encodeMatchBatch(result) };
+}
+
 /** The match batch of one evaluated batch. */
 export function matchBatch(result: EvalResult): EncodedBatch {
-  return { schema: matchSchema(inputSchema(result)), numRows: result.matchRows.length, ...encodeMatchBatch(result) };
+  return encodedWith(matchSchema(inputSchema(result)), result);
 }
 
 /** What a match row costs besides the event's columns: rule id, title, level, tag list, row. */
@@ -65,14 +69,14 @@ const RULE_COLUMNS_BYTES_PER_MATCH = 64;
  */
 export function lazyMatchBatch(result: EvalResult): RingEntry {
   const matches = result.matchRows.length;
-  const input = result.batch.kind === "arrow" ? result.batch.batch : null;
-  const inputBytes = input === null ? (result.batch.kind === "json" ? result.batch.bytes.byteLength : 0) : batchBytes(input);
+  const inputBytes = result.batch.kind === "arrow" ? batchBytes(result.batch.batch) : result.batch.bytes.byteLength;
   const perRow = result.rows > 0 ? inputBytes / result.rows : 0;
   const bytes = Math.ceil(Math.max(inputBytes, perRow * matches) + matches * RULE_COLUMNS_BYTES_PER_MATCH);
-  let build: (() => EncodedBatch) | null = () => matchBatch(result);
+  const schema = matchSchema(inputSchema(result));
+  let build: (() => EncodedBatch) | null = () => encodedWith(schema, result);
   let built: EncodedBatch | null = null;
   return {
-    schema: matchSchema(inputSchema(result)),
+    schema,
     numRows: matches,
     bytes,
     batch: () => {

@@ -141,13 +141,19 @@ fn render_matches(
     })
 }
 
-/// (row, rule) pairs as the two typed arrays JS reads.
-fn match_output(matches: Vec<(u32, u32)>) -> MatchOutputJs {
-    let (match_rows, match_rules): (Vec<u32>, Vec<u32>) = matches.into_iter().unzip();
+/// (row, rule) pairs as the two columns JS reads.
+fn unzip_matches(matches: Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
+    matches.into_iter().unzip()
+}
+
+fn match_output(
+    (match_rows, match_rules): (Vec<u32>, Vec<u32>),
+    match_batch: Option<match_batch::EncodedBatch>,
+) -> MatchOutputJs {
     MatchOutputJs {
         match_rows: Uint32Array::new(match_rows),
         match_rules: Uint32Array::new(match_rules),
-        match_batch: None,
+        match_batch: match_batch.map(EncodedBatchJs::from),
     }
 }
 
@@ -284,7 +290,7 @@ impl NativeEngine {
             JsonParser::default().parse_chunk(&index, limits, bytes, &mut batch);
             sigma_core::reference::evaluate(plan, &batch.view()).matches
         })?;
-        Ok(match_output(matches))
+        Ok(match_output(unzip_matches(matches), None))
     }
 
     /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
@@ -325,26 +331,19 @@ impl NativeEngine {
                 let output = engine
                     .eval_record_batch_ticket(&record_batch, ticket, None)
                     .map_err(invalid_input)?;
-                let encoded = match &table {
-                    Some(table) => {
-                        let (rows, rules): (Vec<u32>, Vec<u32>) =
-                            output.matches.iter().copied().unzip();
-                        let built =
-                            match_batch::from_record_batch(table, &record_batch, &rows, &rules)
-                                .and_then(|b| match_batch::encode(&b))
-                                .map_err(invalid_input)?;
-                        Some(built)
-                    }
-                    None => None,
-                };
-                Ok((output, encoded))
+                let (rows, rules) = unzip_matches(output.matches);
+                let encoded = table
+                    .map(|table| {
+                        match_batch::from_record_batch(&table, &record_batch, &rows, &rules)
+                            .and_then(|built| match_batch::encode(&built))
+                    })
+                    .transpose()
+                    .map_err(invalid_input)?;
+                Ok(((rows, rules), encoded))
             },
             |env, mut description, result| {
                 description.unref(env)?;
-                result.map(|(output, encoded)| MatchOutputJs {
-                    match_batch: encoded.map(encoded_js),
-                    ..match_output(output.matches)
-                })
+                result.map(|(matches, encoded)| match_output(matches, encoded))
             },
         )
     }
@@ -409,17 +408,13 @@ pub struct EncodedBatchJs {
     pub body: Buffer,
 }
 
-fn encoded_js(encoded: match_batch::EncodedBatch) -> EncodedBatchJs {
-    EncodedBatchJs {
-        header: encoded.header.into(),
-        body: encoded.body.into(),
+impl From<match_batch::EncodedBatch> for EncodedBatchJs {
+    fn from(encoded: match_batch::EncodedBatch) -> Self {
+        EncodedBatchJs {
+            header: encoded.header.into(),
+            body: encoded.body.into(),
+        }
     }
-}
-
-fn encoded(batch: arrow_array::RecordBatch) -> Result<EncodedBatchJs> {
-    Ok(encoded_js(
-        match_batch::encode(&batch).map_err(invalid_input)?,
-    ))
 }
 
 /// Builds match batches (match_batch.rs) against one rule table; the TS side
@@ -451,12 +446,13 @@ impl MatchBatchBuilder {
         // The imported batch borrows the description's buffers; it is dropped
         // inside this call, before the description can go (c_data.rs invariants).
         let batch = c_data::import_batch(&input)?;
-        let built = guarded("matchBatch", || {
+        let encoded = guarded("matchBatch", || {
             match_batch::from_record_batch(&self.table, &batch, &match_rows, &match_rules)
+                .and_then(|built| match_batch::encode(&built))
         })?
         .map_err(invalid_input)?;
         drop(batch);
-        encoded(built)
+        Ok(encoded.into())
     }
 
     /// The match batch of an NDJSON chunk: the JSON line of each matched row.
@@ -468,7 +464,7 @@ impl MatchBatchBuilder {
         match_rows: Uint32Array,
         match_rules: Uint32Array,
     ) -> Result<EncodedBatchJs> {
-        let built = guarded("matchBatch", || {
+        let encoded = guarded("matchBatch", || {
             match_batch::from_json_lines(
                 &self.table,
                 &chunk,
@@ -476,8 +472,9 @@ impl MatchBatchBuilder {
                 &match_rows,
                 &match_rules,
             )
+            .and_then(|built| match_batch::encode(&built))
         })?
         .map_err(invalid_input)?;
-        encoded(built)
+        Ok(encoded.into())
     }
 }
