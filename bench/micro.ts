@@ -12,7 +12,7 @@
 
 import { readFileSync } from "node:fs";
 import { do_not_optimize, bench, run } from "mitata";
-import { LineOrigin, type RawJsonBatch } from "../src/batch/batch.ts";
+import { LineOrigin, recordsOf, type RawJsonBatch } from "../src/batch/batch.ts";
 import { matchLines } from "../src/io/records.ts";
 import { Engine, jsonToArrow } from "../src/native/engine.ts";
 import { atomicSliceFile, fullTreeDirs, inputsMissing, skip } from "./lib/corpus.ts";
@@ -43,7 +43,7 @@ const allFields = [...keys];
 const arrowPlanFields = jsonToArrow(bytes, full.plan.fields);
 const arrowAllFields = jsonToArrow(bytes, allFields);
 expectEqual("jsonToArrow rows", arrowPlanFields.numRows, eventCount);
-expectEqual("evalArrow (every field) matches vs evalJsonSync", (await full.engine.evalArrow({ kind: "arrow", batch: arrowAllFields, origin })).matchRules.length, reference.matchRules.length);
+expectEqual("evalArrow (every field) matches vs evalJsonSync", (await full.engine.evalArrow({ kind: "arrow", records: recordsOf(arrowAllFields), origin })).matchRules.length, reference.matchRules.length);
 const rendered = matchLines(reference);
 expectEqual("rendered match records", rendered.split("\n").length - 1, reference.matchRules.length);
 console.log(
@@ -55,7 +55,7 @@ const stages: [string, () => unknown][] = [
   ["NDJSON parse only (no-rule engine, evalJsonSync)", () => parseOnly.evalJsonSync(batch).events],
   [`JSON → Arrow (jsonToArrow, ${full.plan.fields.length} plan fields)`, () => jsonToArrow(bytes, full.plan.fields).numRows],
   ["match + resolve (evalJsonSync, full plan)", () => full.engine.evalJsonSync(batch).matchRules.length],
-  [`Arrow path (evalArrow, pre-built batch, ${allFields.length} columns)`, async () => (await full.engine.evalArrow({ kind: "arrow", batch: arrowAllFields, origin })).matchRules.length],
+  [`Arrow path (evalArrow, pre-built batch, ${allFields.length} columns)`, async () => (await full.engine.evalArrow({ kind: "arrow", records: recordsOf(arrowAllFields), origin })).matchRules.length],
   [`output rendering (matchLines, ${fmtInt(reference.matchRules.length)} records)`, () => matchLines(reference).length],
 ];
 for (const [name, fn] of stages) bench(name, () => do_not_optimize(fn()));

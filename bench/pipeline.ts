@@ -19,7 +19,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordBatch } from "apache-arrow";
-import { LineOrigin } from "../src/batch/batch.ts";
+import { LineOrigin, recordsOf } from "../src/batch/batch.ts";
 import { Ack } from "../src/io/ack.ts";
 import { runPipeline } from "../src/io/pipeline.ts";
 import type { Source } from "../src/io/source.ts";
@@ -139,7 +139,7 @@ for (let rep = 1; rep <= arrowReps; rep++) {
   const source: Source = {
     kind: "arrow-batches",
     async start(ctx) {
-      for (const batch of batches) await ctx.emit({ kind: "arrow", batch, origin }, new Ack(() => {}, ctx.ledger));
+      for (const batch of batches) await ctx.emit({ kind: "arrow", records: recordsOf(batch), origin }, new Ack(() => {}, ctx.ledger));
     },
     async stop() {},
   };

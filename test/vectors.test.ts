@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load as loadYaml } from "js-yaml";
-import { LineOrigin } from "../src/batch/batch.ts";
+import { LineOrigin, recordsOf } from "../src/batch/batch.ts";
 import { Engine } from "../src/native/engine.ts";
 import { buildPlan } from "../src/plan/build.ts";
 import { loadRules } from "../src/rules/load.ts";
@@ -64,7 +64,7 @@ describe.each(cases.map((c) => [`${c.file}: ${c.vector.name}`, c.vector] as cons
   test.skipIf(!objectEvents)("Arrow path", async () => {
     const { engine } = compile(vector);
     const batch = recordBatchFromEvents(vector.events as Record<string, unknown>[]);
-    const result = await engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin("vector", 1) });
+    const result = await engine.evalArrow({ kind: "arrow", records: recordsOf(batch), origin: new LineOrigin("vector", 1) });
     expect(matchedRows(result.matchRows)).toEqual(vector.matches);
   });
 

@@ -3,11 +3,13 @@
  * positions that tie every row back to where it came from.
  *
  * A batch never holds per-event JS objects: a `RawJsonBatch` is bytes cut at
- * newlines, an `ArrowBatch` is a RecordBatch. Row `r` of a batch is line `r`
- * of its bytes (blank lines included) or row `r` of its RecordBatch.
+ * newlines, an `ArrowBatch` is a record batch's buffers described for the C
+ * Data Interface. Row `r` of a batch is line `r` of its bytes (blank lines
+ * included) or row `r` of its record batch.
  */
 
-import type { RecordBatch } from "apache-arrow";
+import type { RecordBatch, Schema } from "apache-arrow";
+import { exportRecordBatch, type CDataArray } from "./c-data.ts";
 
 export type SourcePosition =
   | { file: string; line: number }
@@ -28,9 +30,44 @@ export interface RawJsonBatch {
   origin: BatchOrigin;
 }
 
+/**
+ * One record batch on its way to the engine. The engine reads `description`
+ * (buffers as received, no copy); apache-arrow JS vectors of the same rows
+ * are built only when something in JS reads values (an event rendered as
+ * JSON), which for Flight input is the rare path.
+ */
+export interface ArrowRecords {
+  readonly schema: Schema;
+  readonly numRows: number;
+  /** Bytes of the batch's buffers. */
+  readonly byteLength: number;
+  /** The batch as one struct array (`+s`) for the C Data Interface. */
+  readonly description: CDataArray;
+  /** The same rows as apache-arrow JS vectors, built on first call. */
+  record(): RecordBatch;
+}
+
+/** The records of a batch built in JS. */
+export function recordsOf(batch: RecordBatch): ArrowRecords {
+  let description: CDataArray | null = null;
+  return {
+    schema: batch.schema,
+    numRows: batch.numRows,
+    byteLength: batch.data.children.reduce((n, d) => n + d.byteLength, 0),
+    get description(): CDataArray {
+      description ??= exportRecordBatch(batch);
+      return description;
+    },
+    record: () => batch,
+  };
+}
+
+/** The engine refused a batch's own data (bad Arrow buffers): resending it cannot help. */
+export class InvalidBatch extends Error {}
+
 export interface ArrowBatch {
   kind: "arrow";
-  batch: RecordBatch;
+  records: ArrowRecords;
   origin: BatchOrigin;
   /**
    * The source replies with this batch's match batch at once (DoExchange), so

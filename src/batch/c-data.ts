@@ -136,7 +136,8 @@ export function formatOf(type: DataType): string {
   }
 }
 
-function exportData(data: Data, name: string, nullable: boolean): CDataArray {
+/** Describes one apache-arrow Data (a column, or a dictionary's values). */
+export function exportData(data: Data, name: string, nullable: boolean): CDataArray {
   const type = data.type;
   if (DataType.isDictionary(type)) {
     const dictionary = data.dictionary;

@@ -20,7 +20,7 @@ import { DataType, Field, List, Schema, Uint32, Utf8 } from "apache-arrow";
 import type { EvalResult } from "../io/result.ts";
 import { encodeMatchBatch } from "../native/engine.ts";
 import type { EncodedBatch } from "./ipc.ts";
-import { batchBytes, type RingEntry } from "./ring.ts";
+import type { RingEntry } from "./ring.ts";
 
 const RULE_FIELDS = [
   new Field("rule_id", new Utf8(), false),
@@ -46,7 +46,7 @@ export function matchSchema(input: Schema | null): Schema {
 }
 
 function inputSchema(result: EvalResult): Schema | null {
-  return result.batch.kind === "arrow" ? result.batch.batch.schema : null;
+  return result.batch.kind === "arrow" ? result.batch.records.schema : null;
 }
 
 function encodedWith(schema: Schema, result: EvalResult): EncodedBatch {
@@ -69,7 +69,7 @@ const RULE_COLUMNS_BYTES_PER_MATCH = 64;
  */
 export function lazyMatchBatch(result: EvalResult): RingEntry {
   const matches = result.matchRows.length;
-  const inputBytes = result.batch.kind === "arrow" ? batchBytes(result.batch.batch) : result.batch.bytes.byteLength;
+  const inputBytes = result.batch.kind === "arrow" ? result.batch.records.byteLength : result.batch.bytes.byteLength;
   const perRow = result.rows > 0 ? inputBytes / result.rows : 0;
   const bytes = Math.ceil(Math.max(inputBytes, perRow * matches) + matches * RULE_COLUMNS_BYTES_PER_MATCH);
   const schema = matchSchema(inputSchema(result));

@@ -11,7 +11,7 @@
  * batch, but only a DoGet needs the Arrow match batch, so it is built then.
  */
 
-import type { RecordBatch, Schema } from "apache-arrow";
+import type { Schema } from "apache-arrow";
 import type { EncodedBatch } from "./ipc.ts";
 
 export interface RingLimits {
@@ -36,12 +36,6 @@ interface Stream {
   batches: RingEntry[];
   bytes: number;
   rows: number;
-}
-
-export function batchBytes(batch: RecordBatch): number {
-  let total = 0;
-  for (const data of batch.data.children) total += data.byteLength;
-  return total;
 }
 
 /** A batch already built, as a ring entry. */

@@ -40,7 +40,7 @@ import type { Sink, SinkRole } from "../io/sink.ts";
 import type { Source, SourceContext } from "../io/source.ts";
 import { log } from "../telemetry/log.ts";
 import { authorized, handshakeAccepted, isLoopback } from "./auth.ts";
-import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonBatch, jsonColumnToNdjson } from "./ipc.ts";
+import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonSchema, jsonColumnToNdjson } from "./ipc.ts";
 import { lazyMatchBatch, matchBatch, matchSchema } from "./matches.ts";
 import {
   flightService,
@@ -446,24 +446,26 @@ export class FlightServer implements Source {
         }
         if (decoded.kind !== "batch") continue;
         const n = number++;
-        const record = decoded.batch;
+        const records = decoded.records;
         const origin = new FlightOrigin(stream, n);
-        const json = isJsonBatch(record, this.#jsonColumn);
-        const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(record), origin } : { kind: "arrow", batch: record, origin, replyWithMatches: mode === "exchange" };
+        const json = isJsonSchema(records.schema, this.#jsonColumn);
+        const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(records.record()), origin } : { kind: "arrow", records, origin, replyWithMatches: mode === "exchange" };
         const tag: BatchTag = { stream, number: n, exchange, matches: 0 };
         this.#tags.set(batch, tag);
         this.#counters.batches++;
-        this.#counters.rows += record.numRows;
+        this.#counters.rows += records.numRows;
         let settled: () => void = () => {};
         pending.push(new Promise<void>((resolve) => (settled = resolve)));
         const ack = new Ack((outcome: AckStatus, reason?: string) => {
-          if (outcome === "failed") {
+          if (outcome !== "delivered") {
             failure ??= `batch ${n} failed: ${reason ?? "unknown"}`;
             // Fail the call now: a client that waits for each PutResult would otherwise wait forever.
             if (!call.cancelled && !failedEarly) {
               failedEarly = true;
-              log.warn("flight.call_failed", { mode, code: status[status.INTERNAL], details: failure });
-              call.emit("error", grpcError(status.INTERNAL, failure));
+              const code = outcome === "invalid" ? status.INVALID_ARGUMENT : status.INTERNAL;
+              if (outcome === "invalid") this.#counters.invalid++;
+              log.warn("flight.call_failed", { mode, code: status[code], details: failure });
+              call.emit("error", grpcError(code, failure));
             }
           } else if (mode === "put" && !call.cancelled) {
             (call as ServerDuplexStream<FlightData, PutResult>).write({ appMetadata: Buffer.from(JSON.stringify({ batch: n, matches: tag.matches })) });
@@ -535,10 +537,6 @@ class PullReader<T> {
   }
 }
 
-function isJsonSchema(schema: Schema, column: string): boolean {
-  const field = schema.fields[0];
-  return schema.fields.length === 1 && field !== undefined && field.name === column && (field.type instanceof Utf8 || String(field.type) === "LargeUtf8");
-}
 
 /** Creates and binds a Flight server. The CLI then runs `runPipeline(server, engine, [server.sink, ...sinks])`. */
 export async function startFlightServer(options: FlightServerOptions): Promise<FlightServer> {

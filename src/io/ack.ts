@@ -9,10 +9,17 @@
  *
  * Invariants: an ack settles at most once (later calls are ignored and
  * counted by `AckLedger` so tests can assert none is left open or doubled);
- * `failed` beats `delivered`.
+ * `invalid` beats `failed`, which beats `delivered`.
  */
 
-export type AckStatus = "delivered" | "failed";
+/**
+ * `failed`: the batch was not delivered; `invalid`: nor can it ever be, its
+ * own data is malformed (the engine refused it), so a source reports the
+ * sender's error rather than its own.
+ */
+export type AckStatus = "delivered" | "failed" | "invalid";
+
+const SEVERITY: Record<AckStatus, number> = { delivered: 0, failed: 1, invalid: 2 };
 
 export type AckCallback = (status: AckStatus, reason?: string) => void;
 
@@ -57,8 +64,8 @@ export class Ack {
     for (let i = 0; i < count; i++) {
       children.push(
         new Ack((status, reason) => {
-          if (status === "failed" && worst !== "failed") {
-            worst = "failed";
+          if (SEVERITY[status] > SEVERITY[worst]) {
+            worst = status;
             worstReason = reason;
           }
           pending--;

@@ -15,7 +15,7 @@
  *   with the worst status; an evaluation error fails the ack (never drops it).
  */
 
-import type { Batch } from "../batch/batch.ts";
+import { InvalidBatch, type Batch } from "../batch/batch.ts";
 import { Ack, AckLedger } from "./ack.ts";
 import type { EvalResult } from "./result.ts";
 import type { Sink } from "./sink.ts";
@@ -78,7 +78,7 @@ export async function runPipeline(
     inFlight++;
     batches++;
     const tracked = new Ack((status, reason) => {
-      if (status === "failed") failedBatches++;
+      if (status !== "delivered") failedBatches++;
       release();
       sourceAck.settle(status, reason);
     }, ledger);
@@ -97,7 +97,7 @@ export async function runPipeline(
         ({ result, latencyMs } = await evaluation);
       } catch (error) {
         options.observer?.onError?.(error);
-        tracked.settle("failed", error instanceof Error ? error.message : String(error));
+        tracked.settle(error instanceof InvalidBatch ? "invalid" : "failed", error instanceof Error ? error.message : String(error));
         return;
       }
       options.observer?.onResult?.(result, latencyMs);

@@ -7,12 +7,12 @@
  */
 
 import type { RecordBatch } from "apache-arrow";
-import { LineOrigin, type ArrowBatch, type Batch, type RawJsonBatch } from "../batch/batch.ts";
+import { InvalidBatch, LineOrigin, type ArrowBatch, type Batch, type RawJsonBatch } from "../batch/batch.ts";
 import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
-import { addon, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder } from "./addon.ts";
+import { addon, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput } from "./addon.ts";
 
 export interface EngineCompileError {
   predicate: number;
@@ -165,19 +165,27 @@ export class Engine implements Evaluator {
 
   /** Evaluated on a worker thread; the batch's buffers are read in place, so they must not change until this settles. */
   async evalArrow(batch: ArrowBatch): Promise<EvalResult> {
-    const output = await this.native.evalArrow(exportRecordBatch(batch.batch), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
+    const { records } = batch;
+    let output: NativeMatchOutput;
+    try {
+      output = await this.native.evalArrow(records.description, batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
+    } catch (error) {
+      // The addon checks and validates the buffers: InvalidArg is the batch's own fault.
+      if ((error as { code?: unknown }).code === "InvalidArg") throw new InvalidBatch((error as Error).message);
+      throw error;
+    }
     return {
       batch,
-      rows: batch.batch.numRows,
-      events: batch.batch.numRows,
+      rows: records.numRows,
+      events: records.numRows,
       matchRows: output.matchRows,
       matchRules: output.matchRules,
       ...(output.matchBatch === undefined ? {} : { matchBatch: output.matchBatch }),
       deadLetters: [],
       rules: this.rules,
       renderedMatches: null,
-      eventJson: (row) => rowJson(batch.batch, row),
-      rawInput: (row) => rowJson(batch.batch, row),
+      eventJson: (row) => rowJson(records.record(), row),
+      rawInput: (row) => rowJson(records.record(), row),
     };
   }
 
@@ -240,7 +248,7 @@ export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
   if (result.matchBatch !== undefined) return result.matchBatch;
   const builder = matchBatchBuilder(result.rules);
   const { batch, matchRows, matchRules } = result;
-  if (batch.kind === "arrow") return builder.fromArrow(exportRecordBatch(batch.batch), matchRows, matchRules);
+  if (batch.kind === "arrow") return builder.fromArrow(batch.records.description, matchRows, matchRules);
   if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");
   return builder.fromJson(batch.bytes, result.lineOffsets, matchRows, matchRules);
 }

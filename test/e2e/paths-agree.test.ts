@@ -11,7 +11,7 @@ import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { LineOrigin } from "../../src/batch/batch.ts";
+import { LineOrigin, recordsOf } from "../../src/batch/batch.ts";
 import { Engine, jsonToArrow } from "../../src/native/engine.ts";
 import { buildPlan } from "../../src/plan/build.ts";
 import { loadRules } from "../../src/rules/load.ts";
@@ -64,7 +64,7 @@ describe.skipIf(!available)("JSON path ≡ Arrow path on the shared corpus", () 
           if (line.trim() !== "") leafPaths(JSON.parse(line), "", fields);
         }
         const batch = jsonToArrow(chunk, [...fields].sort());
-        const arrow = await engine.evalArrow({ kind: "arrow", batch, origin: new LineOrigin(file, 1) });
+        const arrow = await engine.evalArrow({ kind: "arrow", records: recordsOf(batch), origin: new LineOrigin(file, 1) });
         expect(pairs(arrow.matchRows, arrow.matchRules)).toEqual(pairs(json.matchRows, json.matchRules));
         events += json.events;
         matches += json.matchRows.length;

@@ -8,6 +8,9 @@ import {
   pathDescriptor,
   type FlightData,
 } from "../../src/flight/protocol.ts";
+import { Bool, Dictionary, Int32, List, Field, Table, Utf8, vectorFromArray, type Vector } from "apache-arrow";
+import { exportRecordBatch, importRecordBatch } from "../../src/batch/c-data.ts";
+import { addon } from "../../src/native/addon.ts";
 import { eventsBatch } from "./helpers.ts";
 
 describe("Flight codec", () => {
@@ -39,7 +42,7 @@ describe("Flight codec", () => {
     const out = [];
     for (const m of new IpcEncoder(pathDescriptor("s")).batch(batch)) {
       const d = decoder.push(decodeFlightData(encodeFlightData(m)));
-      if (d?.kind === "batch") out.push(d.batch);
+      if (d?.kind === "batch") out.push(d.records.record());
     }
     expect(out.length).toBe(1);
     expect(out[0]?.toArray().map((r) => r.toJSON())).toEqual([
@@ -49,6 +52,35 @@ describe("Flight codec", () => {
     ]);
     expect(decoder.descriptor?.path).toEqual(["s"]);
     expect(schemaFromEncapsulated(encapsulatedSchema(batch.schema))?.fields.map((f) => f.name)).toEqual(["CommandLine", "Pid"]);
+  });
+
+  test("a record batch reaches the addon as received: its description views the body, misaligned or not", () => {
+    const columns: Record<string, Vector> = {
+      CommandLine: vectorFromArray(["a", null, "ccc", ""], new Utf8()),
+      Pid: vectorFromArray([1, 2, null, 4], new Int32()),
+      Elevated: vectorFromArray([true, null, false, true], new Bool()),
+      Args: vectorFromArray([["x"], [], null, ["y", "z"]], new List(new Field("item", new Utf8(), true))),
+      Channel: vectorFromArray(["Security", "System", "Security", null], new Dictionary(new Utf8(), new Int32())),
+    };
+    const batch = new Table(columns).batches[0]!;
+    const want = importRecordBatch(addon.roundTripArrow(exportRecordBatch(batch))).toArray().map((r) => JSON.stringify(r));
+    // App metadata of 0-7 bytes moves the body to every alignment in turn.
+    const offsets = new Set<number>();
+    for (let shift = 0; shift < 8; shift++) {
+      const decoder = new IpcDecoder();
+      let records = null;
+      for (const m of new IpcEncoder(pathDescriptor("s")).batch(batch)) {
+        const data = decodeFlightData(encodeFlightData({ ...m, appMetadata: new Uint8Array(shift) }));
+        if (data.dataBody.length > 0) offsets.add(data.dataBody.byteOffset % 8);
+        const d = decoder.push(data);
+        if (d?.kind === "batch") records = d.records;
+      }
+      if (records === null) throw new Error("no batch");
+      expect(records.description.children[0]?.buffers[2]?.buffer).toBe(records.description.children[1]?.buffers[1]?.buffer as ArrayBufferLike); // one body, no copies
+      expect(importRecordBatch(addon.roundTripArrow(records.description)).toArray().map((r) => JSON.stringify(r))).toEqual(want);
+      expect(records.record().toArray().map((r) => JSON.stringify(r))).toEqual(batch.toArray().map((r) => JSON.stringify(r)));
+    }
+    expect(offsets.size).toBe(8);
   });
 
   test("malformed payloads raise InvalidIpc, never a crash", () => {
@@ -63,12 +95,16 @@ describe("Flight codec", () => {
     const d = new IpcDecoder();
     d.push(schema);
     expect(() => d.push({ ...record, dataBody: record.dataBody.subarray(0, 4) })).toThrow(InvalidIpc);
-    // Corrupted offsets: make the Utf8 offsets run past the data.
+    // Corrupted offsets: make the Utf8 offsets run past the data. The description is laid
+    // out as received; the addon refuses it, and so does the JS loader.
     const body = new Uint8Array(record.dataBody);
     const view = new DataView(body.buffer);
     for (let i = 0; i < 3; i++) view.setInt32(i * 4, 1_000_000 * i, true);
     const d2 = new IpcDecoder();
     d2.push(schema);
-    expect(() => d2.push({ ...record, dataBody: body })).toThrow(InvalidIpc);
+    const corrupted = d2.push({ ...record, dataBody: body });
+    if (corrupted?.kind !== "batch") throw new Error("expected a record batch");
+    expect(() => corrupted.records.record()).toThrow(InvalidIpc);
+    expect(() => addon.roundTripArrow(corrupted.records.description)).toThrow(/invalid/i);
   });
 });

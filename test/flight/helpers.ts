@@ -28,8 +28,9 @@ export class FakeEvaluator implements Evaluator {
       lines.forEach((line, i) => line.includes("evil") && rows.push(i));
       eventJson = (row) => lines[row] ?? "";
     } else {
-      const column = batch.batch.getChild("CommandLine");
-      count = batch.batch.numRows;
+      const record = batch.records.record();
+      const column = record.getChild("CommandLine");
+      count = record.numRows;
       for (let i = 0; i < count; i++) if (String(column?.get(i) ?? "").includes("evil")) rows.push(i);
       eventJson = (row) => JSON.stringify({ CommandLine: column?.get(row) });
     }

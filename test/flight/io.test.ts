@@ -2,7 +2,7 @@ import { afterEach, expect, test } from "bun:test";
 import { Ack } from "../../src/io/ack.ts";
 import { runPipeline } from "../../src/io/pipeline.ts";
 import type { Source, SourceContext } from "../../src/io/source.ts";
-import type { Batch } from "../../src/batch/batch.ts";
+import { recordsOf, type Batch } from "../../src/batch/batch.ts";
 import { FlightSink } from "../../src/io/sinks/flight.ts";
 import { FlightSource } from "../../src/io/sources/flight.ts";
 import { FakeEvaluator, eventsBatch, runServer, type Running } from "./helpers.ts";
@@ -29,9 +29,9 @@ test("Flight sink → server → Flight source: matches travel with per-batch ac
   running = await runServer();
   const origin = { position: (row: number) => ({ file: "t", line: row + 1 }) };
   const batches: Batch[] = [
-    { kind: "arrow", batch: eventsBatch(["evil 1", "ok", "evil 2"]), origin },
-    { kind: "arrow", batch: eventsBatch(["ok"]), origin },
-    { kind: "arrow", batch: eventsBatch(["evil 3"]), origin },
+    { kind: "arrow", records: recordsOf(eventsBatch(["evil 1", "ok", "evil 2"])), origin },
+    { kind: "arrow", records: recordsOf(eventsBatch(["ok"])), origin },
+    { kind: "arrow", records: recordsOf(eventsBatch(["evil 3"])), origin },
   ];
   const sink = new FlightSink({ role: "matches", location: running.address, path: ["down"], token: null });
   const outcome = await runPipeline(new ListSource(batches), new FakeEvaluator(), [sink], { maxInFlight: 2, signal: new AbortController().signal });
@@ -44,7 +44,7 @@ test("Flight sink → server → Flight source: matches travel with per-batch ac
   const seen: number[] = [];
   const source = new FlightSource({ location: running.address, ticket: "down", token: null, jsonColumn: "json" });
   await source.start({
-    emit: async (batch) => void seen.push(batch.kind === "arrow" ? batch.batch.numRows : -1),
+    emit: async (batch) => void seen.push(batch.kind === "arrow" ? batch.records.numRows : -1),
     signal: new AbortController().signal,
     ledger: outcome.ledger,
   });

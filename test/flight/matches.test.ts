@@ -12,6 +12,7 @@ import { Dictionary, Int32, Int8, Table, Utf8, vectorFromArray, type RecordBatch
 import { IpcDecoder, IpcEncoder, type EncodedBatch } from "../../src/flight/ipc.ts";
 import { lazyMatchBatch, matchBatch } from "../../src/flight/matches.ts";
 import { decodeFlightData, encodeFlightData } from "../../src/flight/protocol.ts";
+import { recordsOf } from "../../src/batch/batch.ts";
 import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
 import { eventsBatch } from "./helpers.ts";
 
@@ -22,7 +23,7 @@ const RULES: RuleMeta[] = [
 
 function result(input: RecordBatch, matchRows: number[], matchRules: number[]): EvalResult {
   return {
-    batch: { kind: "arrow", batch: input, origin: { position: (row) => ({ descriptor: "d", batch: 0, row }) } },
+    batch: { kind: "arrow", records: recordsOf(input), origin: { position: (row) => ({ descriptor: "d", batch: 0, row }) } },
     rows: input.numRows,
     events: input.numRows,
     matchRows: Uint32Array.from(matchRows),
@@ -41,7 +42,7 @@ function roundTrip(batch: EncodedBatch): Record<string, unknown>[] {
   let read: RecordBatch | undefined;
   for (const message of new IpcEncoder().encoded(batch)) {
     const decoded = decoder.push(decodeFlightData(encodeFlightData(message)));
-    if (decoded?.kind === "batch") read = decoded.batch;
+    if (decoded?.kind === "batch") read = decoded.records.record();
   }
   if (read === undefined) throw new Error("no batch read back");
   return [...read].map((row) => {

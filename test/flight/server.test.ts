@@ -68,7 +68,7 @@ describe("flight server", () => {
     const done = new Promise<void>((resolve, reject) => {
       call.on("data", (m: FlightData) => {
         const d = decoder.push(m);
-        if (d?.kind === "batch") received.push(d.batch.numRows);
+        if (d?.kind === "batch") received.push(d.records.numRows);
       });
       call.on("end", () => resolve());
       call.on("error", reject);

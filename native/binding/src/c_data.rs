@@ -9,6 +9,13 @@
 //! `FFI_ArrowArray`/`FFI_ArrowSchema` and describes that C struct to JS.
 //!
 //! Invariants:
+//! - a description's geometry is never trusted: before arrow-rs reads a
+//!   buffer, `conform` checks that the JS buffer it points into holds every
+//!   byte its format, length and offsets need, so a lying description is an
+//!   error, never a read past JS memory;
+//! - buffers that are not aligned for their type (an IPC body at an odd
+//!   offset of its gRPC message) are copied into aligned memory that the
+//!   array's release frees; all others are used in place;
 //! - imported arrays point into JS memory without copying; they are only
 //!   valid while the JS description is reachable, so every entry point that
 //!   imports drops the imported arrays before it returns to JS, or holds a
@@ -64,9 +71,12 @@ struct SchemaPrivate {
     dictionary: *mut CSchema,
 }
 
-/// What a `CArray` owns: the pointer tables, freed by `release_array`.
+/// What a `CArray` owns: the pointer tables, the byte lengths of the JS
+/// buffers, and aligned copies of misaligned ones, freed by `release_array`.
 struct ArrayPrivate {
-    _buffers: Vec<*const c_void>,
+    buffers: Vec<*const c_void>,
+    lengths: Vec<usize>,
+    aligned: Vec<Vec<u64>>,
     children: Vec<*mut CArray>,
     dictionary: *mut CArray,
 }
@@ -195,6 +205,7 @@ fn build_array(description: &JsObject) -> Result<CArray> {
     let buffers_js: JsObject = description.get_named_property("buffers")?;
     let n_buffers = buffers_js.get_array_length()?;
     let mut buffers = Vec::with_capacity(n_buffers as usize);
+    let mut lengths = Vec::with_capacity(n_buffers as usize);
     for i in 0..n_buffers {
         let buffer: JsUnknown = buffers_js.get_element(i)?;
         if buffer.is_typedarray()? {
@@ -203,13 +214,17 @@ fn build_array(description: &JsObject) -> Result<CArray> {
             let value = typed.into_value()?;
             let data = value.as_ref() as &[u8];
             buffers.push(data.as_ptr() as *const c_void);
+            lengths.push(data.len());
         } else {
             buffers.push(ptr::null());
+            lengths.push(0);
         }
     }
     let (children, dictionary) = build_nested(description, build_array)?;
     let mut private = Box::new(ArrayPrivate {
-        _buffers: buffers,
+        buffers,
+        lengths,
+        aligned: Vec::new(),
         children,
         dictionary,
     });
@@ -217,9 +232,9 @@ fn build_array(description: &JsObject) -> Result<CArray> {
         length: get_i64(description, "length")?,
         null_count: get_i64(description, "nullCount")?,
         offset: get_i64(description, "offset")?,
-        n_buffers: private._buffers.len() as i64,
+        n_buffers: private.buffers.len() as i64,
         n_children: private.children.len() as i64,
-        buffers: private._buffers.as_mut_ptr(),
+        buffers: private.buffers.as_mut_ptr(),
         children: private.children.as_mut_ptr(),
         dictionary: private.dictionary,
         release: Some(release_array),
@@ -227,42 +242,203 @@ fn build_array(description: &JsObject) -> Result<CArray> {
     })
 }
 
-/// Imports one described array through the C Data Interface, unchecked:
-/// `validate` must pass before anything reads its values.
+/// The C structs of one described array, built from JS but not yet read.
 ///
-/// The result borrows JS memory: it must be dropped before the calling napi
-/// function returns (see the module invariants).
-fn import_unchecked(description: &JsObject) -> Result<ArrayData> {
-    let mut schema = build_schema(description)?;
-    let mut array = build_array(description)?;
-    // SAFETY: CSchema/CArray have the C Data Interface layout, which is the
-    // layout of FFI_ArrowSchema/FFI_ArrowArray (both #[repr(C)] mirrors of
-    // the spec). from_raw moves the structs out and leaves released husks,
-    // so ownership passes to arrow-rs, which calls our release callbacks.
-    let (ffi_array, ffi_schema) = unsafe {
-        (
-            FFI_ArrowArray::from_raw(&mut array as *mut CArray as *mut FFI_ArrowArray),
-            FFI_ArrowSchema::from_raw(&mut schema as *mut CSchema as *mut FFI_ArrowSchema),
-        )
-    };
-    // SAFETY: the structs were just built from a description whose buffers
-    // the TS exporter laid out in the spec's order for each format.
-    unsafe { from_ffi(ffi_array, &ffi_schema) }
-        .map_err(|e| invalid(format!("Arrow C Data import failed: {e}")))
+/// They point into JS memory: the description must stay reachable until the
+/// structs are dropped (see the module invariants).
+struct Described {
+    schema: CSchema,
+    array: CArray,
 }
 
-/// A described record batch imported but not yet validated. Validation reads
-/// every offset and string of the batch, so evalArrow runs it on the
-/// engine's threads rather than the JS thread; nothing else can read it first.
+// SAFETY: the structs own their pointer tables, and the JS buffers they point
+// into are only read, by whichever thread holds them, while the caller keeps
+// the description alive; nothing else reads or writes them meanwhile.
+unsafe impl Send for Described {}
+
+impl Described {
+    fn build(description: &JsObject) -> Result<Described> {
+        Ok(Described {
+            schema: build_schema(description)?,
+            array: build_array(description)?,
+        })
+    }
+
+    /// Checks the geometry, aligns what needs it, and imports through arrow-rs
+    /// ffi, unchecked: `validate` must pass before anything reads values.
+    fn import(mut self) -> std::result::Result<ArrayData, String> {
+        // SAFETY: both trees were built by build_schema/build_array, and the
+        // JS buffers they point into are alive (the caller's invariant).
+        unsafe { conform(&self.schema, &mut self.array) }
+            .map_err(|e| format!("Arrow C Data description is invalid: {e}"))?;
+        // SAFETY: CSchema/CArray have the C Data Interface layout, which is
+        // the layout of FFI_ArrowSchema/FFI_ArrowArray (both #[repr(C)]
+        // mirrors of the spec). from_raw moves the structs out and leaves
+        // released husks, so ownership passes to arrow-rs, which calls our
+        // release callbacks.
+        let (ffi_array, ffi_schema) = unsafe {
+            (
+                FFI_ArrowArray::from_raw(&mut self.array as *mut CArray as *mut FFI_ArrowArray),
+                FFI_ArrowSchema::from_raw(&mut self.schema as *mut CSchema as *mut FFI_ArrowSchema),
+            )
+        };
+        // SAFETY: conform checked every buffer against its format's needs.
+        unsafe { from_ffi(ffi_array, &ffi_schema) }
+            .map_err(|e| format!("Arrow C Data import failed: {e}"))
+    }
+}
+
+impl Drop for Described {
+    fn drop(&mut self) {
+        // Live only when `import` never ran; after it, both are husks.
+        // SAFETY: the release callbacks are ours and run at most once.
+        unsafe {
+            if let Some(release) = self.array.release {
+                release(&mut self.array);
+            }
+            if let Some(release) = self.schema.release {
+                release(&mut self.schema);
+            }
+        }
+    }
+}
+
+/// Bytes each buffer of an array of `format` needs for `rows` rows (offset +
+/// length); a string or list format's values length is read from its offsets
+/// by `values_end`, once the offsets are known to be there.
+fn required_lengths(format: &str, rows: usize) -> std::result::Result<Vec<usize>, String> {
+    let bitmap = rows.div_ceil(8);
+    let fixed = |width: usize| Ok(vec![bitmap, rows * width]);
+    match format {
+        "n" => Ok(vec![]),
+        "b" => Ok(vec![bitmap, bitmap]),
+        "c" | "C" => fixed(1),
+        "s" | "S" | "e" => fixed(2),
+        "i" | "I" | "f" | "tdD" => fixed(4),
+        "l" | "L" | "g" | "tdm" => fixed(8),
+        "u" | "z" => Ok(vec![bitmap, (rows + 1) * 4, 0]),
+        "U" | "Z" => Ok(vec![bitmap, (rows + 1) * 8, 0]),
+        "+l" => Ok(vec![bitmap, (rows + 1) * 4]),
+        "+L" => Ok(vec![bitmap, (rows + 1) * 8]),
+        "+s" => Ok(vec![bitmap]),
+        f if f.starts_with("ts") => fixed(8),
+        other => Err(format!("no C Data support for format {other}")),
+    }
+}
+
+/// The alignment arrow-rs requires of buffer `index` of `format`.
+fn alignment(format: &str, index: usize) -> usize {
+    if index == 0 {
+        return 1; // validity bitmaps are read bytewise
+    }
+    match format {
+        "s" | "S" | "e" => 2,
+        "i" | "I" | "f" | "tdD" | "u" | "z" | "+l" => 4,
+        "l" | "L" | "g" | "tdm" | "U" | "Z" | "+L" => 8,
+        f if f.starts_with("ts") => 8,
+        _ => 1,
+    }
+}
+
+/// The last offset of a string array's offsets buffer: its values' length.
+///
+/// SAFETY: `offsets` holds at least `rows + 1` offsets of the format's width.
+unsafe fn values_end(
+    format: &str,
+    offsets: *const c_void,
+    rows: usize,
+) -> std::result::Result<usize, String> {
+    let end = if format == "U" || format == "Z" {
+        ptr::read_unaligned((offsets as *const i64).add(rows))
+    } else {
+        i64::from(ptr::read_unaligned((offsets as *const i32).add(rows)))
+    };
+    usize::try_from(end).map_err(|_| format!("negative last offset {end}"))
+}
+
+/// Checks that every buffer of `array` (and its children and dictionary)
+/// holds the bytes its format needs, and replaces misaligned buffers by
+/// aligned copies owned by the array's private data.
+///
+/// SAFETY: `schema` and `array` were built by build_schema/build_array from
+/// one description, and the JS buffers they point into are alive.
+unsafe fn conform(schema: &CSchema, array: &mut CArray) -> std::result::Result<(), String> {
+    let format = std::ffi::CStr::from_ptr(schema.format)
+        .to_str()
+        .map_err(|_| "format is not UTF-8".to_string())?;
+    let (Ok(length), Ok(offset)) = (usize::try_from(array.length), usize::try_from(array.offset))
+    else {
+        return Err("negative length or offset".into());
+    };
+    let rows = length
+        .checked_add(offset)
+        .ok_or_else(|| "length + offset overflows".to_string())?;
+    // A dictionary-encoded array is laid out as its index type.
+    let mut required = required_lengths(format, rows)?;
+    let private = &mut *(array.private_data as *mut ArrayPrivate);
+    if private.buffers.len() != required.len() {
+        return Err(format!(
+            "format {format} has {} buffers, the description {}",
+            required.len(),
+            private.buffers.len()
+        ));
+    }
+    for index in 0..required.len() {
+        let pointer = private.buffers[index];
+        if index == 2 && matches!(format, "u" | "z" | "U" | "Z") && rows > 0 {
+            // Checked above (index 1) to hold rows + 1 offsets.
+            required[2] = values_end(format, private.buffers[1], rows)?;
+        }
+        let need = required[index];
+        let have = private.lengths[index];
+        if pointer.is_null() {
+            // Only validity may be absent (no nulls), or a buffer of no bytes.
+            if need > 0 && !(index == 0 && array.null_count == 0) {
+                return Err(format!(
+                    "{format} buffer {index} is missing ({need} bytes needed)"
+                ));
+            }
+            continue;
+        }
+        if have < need {
+            return Err(format!(
+                "{format} buffer {index} holds {have} bytes, {need} needed"
+            ));
+        }
+        if !(pointer as usize).is_multiple_of(alignment(format, index)) {
+            let mut copy = vec![0u64; have.div_ceil(8)];
+            ptr::copy_nonoverlapping(pointer as *const u8, copy.as_mut_ptr() as *mut u8, have);
+            private.buffers[index] = copy.as_ptr() as *const c_void;
+            private.aligned.push(copy);
+        }
+    }
+    let n_children = private.children.len();
+    if usize::try_from(schema.n_children).ok() != Some(n_children) {
+        return Err("schema and array have different children".into());
+    }
+    for i in 0..n_children {
+        conform(&**schema.children.add(i), &mut *private.children[i])?;
+    }
+    match (schema.dictionary.is_null(), private.dictionary.is_null()) {
+        (true, true) => Ok(()),
+        (false, false) => conform(&*schema.dictionary, &mut *private.dictionary),
+        _ => Err("schema and array disagree on the dictionary".into()),
+    }
+}
+
+/// A described record batch built but not yet read. Checking, aligning and
+/// validating read every offset and string of the batch, so evalArrow runs
+/// them on the engine's threads rather than the JS thread.
 pub struct UncheckedBatch {
-    data: ArrayData,
+    described: Described,
 }
 
 impl UncheckedBatch {
-    /// Validates the batch's buffers (see `validate`) and gives the batch.
+    /// Checks, imports and validates the batch (see `conform`, `validate`).
     pub fn validated(self) -> std::result::Result<RecordBatch, String> {
-        validate(&self.data).map_err(|e| format!("Arrow batch is invalid: {e}"))?;
-        let array = make_array(self.data);
+        let data = self.described.import()?;
+        validate(&data).map_err(|e| format!("Arrow batch is invalid: {e}"))?;
+        let array = make_array(data);
         let structure = array
             .as_any()
             .downcast_ref::<StructArray>()
@@ -271,10 +447,10 @@ impl UncheckedBatch {
     }
 }
 
-/// Imports a described struct array (`+s`) for validation later.
+/// Builds the C structs of a described struct array (`+s`) for import later.
 pub fn import_batch_unchecked(description: &JsObject) -> Result<UncheckedBatch> {
     Ok(UncheckedBatch {
-        data: import_unchecked(description)?,
+        described: Described::build(description)?,
     })
 }
 
@@ -311,38 +487,17 @@ fn validate(data: &ArrayData) -> std::result::Result<(), arrow_schema::ArrowErro
 /// Bytes of each buffer of an exported array, from its format and geometry.
 fn buffer_lengths(format: &str, array: &FFI_ArrowArray) -> Result<Vec<usize>> {
     let rows = array.offset() + array.len();
-    let bitmap = rows.div_ceil(8);
-    let fixed = |width: usize| Ok(vec![bitmap, rows * width]);
-    match format {
-        "n" => Ok(vec![]),
-        "b" => Ok(vec![bitmap, bitmap]),
-        "c" | "C" => fixed(1),
-        "s" | "S" | "e" => fixed(2),
-        "i" | "I" | "f" | "tdD" => fixed(4),
-        "l" | "L" | "g" | "tdm" => fixed(8),
-        "u" | "z" | "U" | "Z" => {
-            let wide = format == "U" || format == "Z";
-            let offsets_len = (rows + 1) * if wide { 8 } else { 4 };
-            let offsets = array.buffer(1);
-            let end = if rows == 0 {
-                0
-            } else if offsets.is_null() {
-                return Err(invalid("exported string array has no offsets"));
-            } else if wide {
-                // SAFETY: the offsets buffer holds rows + 1 i64 values.
-                unsafe { ptr::read_unaligned((offsets as *const i64).add(rows)) as usize }
-            } else {
-                // SAFETY: the offsets buffer holds rows + 1 i32 values.
-                unsafe { ptr::read_unaligned((offsets as *const i32).add(rows)) as usize }
-            };
-            Ok(vec![bitmap, offsets_len, end])
+    let mut lengths = required_lengths(format, rows).map_err(invalid)?;
+    if matches!(format, "u" | "z" | "U" | "Z") && rows > 0 {
+        let offsets = array.buffer(1);
+        if offsets.is_null() {
+            return Err(invalid("exported string array has no offsets"));
         }
-        "+l" => Ok(vec![bitmap, (rows + 1) * 4]),
-        "+L" => Ok(vec![bitmap, (rows + 1) * 8]),
-        "+s" => Ok(vec![bitmap]),
-        f if f.starts_with("ts") => fixed(8),
-        other => Err(invalid(format!("no C Data export for format {other}"))),
+        // SAFETY: arrow-rs exported the offsets buffer with rows + 1 offsets.
+        lengths[2] =
+            unsafe { values_end(format, offsets as *const c_void, rows) }.map_err(invalid)?;
     }
+    Ok(lengths)
 }
 
 fn describe(env: &Env, schema: &FFI_ArrowSchema, array: &FFI_ArrowArray) -> Result<JsObject> {

@@ -15,6 +15,8 @@
  * never losses.
  */
 
+import type { AckStatus } from "../ack.ts";
+
 export interface PartitionOffset {
   topic: string;
   partition: number;
@@ -83,14 +85,14 @@ export class ContiguousOffsets {
    * Records a batch's ack. Returns the partition's new commit position when
    * it advanced, undefined otherwise (a gap before it, a failure, a stale ticket).
    */
-  settle(ticket: BatchTicket, status: "delivered" | "failed", reason = "failed"): PartitionOffset | undefined {
+  settle(ticket: BatchTicket, status: AckStatus, reason = "failed"): PartitionOffset | undefined {
     if (ticket.epoch !== this.#epoch) return undefined;
     const queue = this.#partitions.get(`${ticket.topic}\u0000${ticket.partition}`);
     const entry = queue?.entries.find((e) => e.seq === ticket.seq);
     if (queue === undefined || entry === undefined || entry.state !== "pending") return undefined;
-    entry.state = status;
+    entry.state = status === "delivered" ? "delivered" : "failed";
     this.#pending--;
-    if (status === "failed") {
+    if (status !== "delivered") {
       queue.blocked = true;
       this.#firstFailure ??= { ticket, reason };
       return undefined;

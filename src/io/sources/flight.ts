@@ -10,7 +10,7 @@
 import type { Batch, BatchOrigin, SourcePosition } from "../../batch/batch.ts";
 import type { Options } from "../../cli/args.ts";
 import { FlightClient } from "../../flight/client.ts";
-import { IpcDecoder, isJsonBatch, jsonColumnToNdjson } from "../../flight/ipc.ts";
+import { IpcDecoder, isJsonSchema, jsonColumnToNdjson } from "../../flight/ipc.ts";
 import type { FlightData } from "../../flight/protocol.ts";
 import { Ack } from "../ack.ts";
 import type { Source, SourceContext } from "../source.ts";
@@ -56,10 +56,10 @@ export class FlightSource implements Source {
         const decoded = decoder.push(message);
         if (decoded?.kind !== "batch") continue;
         const origin = new TicketOrigin(this.config.ticket, number++);
-        const record = decoded.batch;
-        const batch: Batch = isJsonBatch(record, this.config.jsonColumn)
-          ? { kind: "json", bytes: jsonColumnToNdjson(record), origin }
-          : { kind: "arrow", batch: record, origin };
+        const records = decoded.records;
+        const batch: Batch = isJsonSchema(records.schema, this.config.jsonColumn)
+          ? { kind: "json", bytes: jsonColumnToNdjson(records.record()), origin }
+          : { kind: "arrow", records, origin };
         await ctx.emit(batch, new Ack(() => {}, ctx.ledger));
       }
     } catch (error) {

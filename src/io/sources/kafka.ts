@@ -183,7 +183,7 @@ export class KafkaSource implements Source {
 
   #onAck(ticket: BatchTicket, status: AckStatus, reason: string | undefined): void {
     const position = this.#offsets.settle(ticket, status, reason);
-    if (status === "failed") {
+    if (status !== "delivered") {
       this.#fail(
         `batch ${ticket.topic}/${ticket.partition} offsets ${ticket.firstOffset}..${ticket.lastOffset} failed (${reason ?? "no reason"}); ` +
           "its offsets were not committed and will be read again on restart",
