@@ -40,9 +40,19 @@ function eventFields(input: Schema | null): Field[] {
   });
 }
 
+const JSON_MATCH_SCHEMA = new Schema([...RULE_FIELDS, ...eventFields(null)]);
+/** Per input schema: every batch of a stream shares its schema object, and DoPut asks once per batch. */
+const matchSchemas = new WeakMap<Schema, Schema>();
+
 /** The schema of the match batches produced for inputs of schema `input` (null: JSON input). */
 export function matchSchema(input: Schema | null): Schema {
-  return new Schema([...RULE_FIELDS, ...eventFields(input)]);
+  if (input === null) return JSON_MATCH_SCHEMA;
+  let schema = matchSchemas.get(input);
+  if (schema === undefined) {
+    schema = new Schema([...RULE_FIELDS, ...eventFields(input)]);
+    matchSchemas.set(input, schema);
+  }
+  return schema;
 }
 
 function inputSchema(result: EvalResult): Schema | null {
