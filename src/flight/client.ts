@@ -78,6 +78,14 @@ export class FlightClient {
     return this.#client.makeBidiStreamRequest(`${SERVICE_PATH}/DoPut`, encodeFlightData, decodePutResult, this.metadata(), options);
   }
 
+  /**
+   * DoPut of FlightData already in wire form (`encodeFlightData`), written as
+   * is: a stream replayed many times is serialized once.
+   */
+  doPutEncoded(options: CallOptions = {}): ClientDuplexStream<Buffer, PutResult> {
+    return this.#client.makeBidiStreamRequest(`${SERVICE_PATH}/DoPut`, identity, decodePutResult, this.metadata(), options);
+  }
+
   doExchange(options: CallOptions = {}): ClientDuplexStream<FlightDataOut, FlightData> {
     return this.#client.makeBidiStreamRequest(`${SERVICE_PATH}/DoExchange`, encodeFlightData, decodeFlightData, this.metadata(), options);
   }
@@ -91,7 +99,7 @@ export class FlightClient {
     const decoder = new IpcDecoder();
     for await (const message of this.doGet(ticket, options) as AsyncIterable<FlightData>) {
       const decoded = decoder.push(message);
-      if (decoded?.kind === "batch") yield decoded.batch;
+      if (decoded?.kind === "batch") yield decoded.records.record();
     }
   }
 
