@@ -537,7 +537,6 @@ class PullReader<T> {
   }
 }
 
-
 /** Creates and binds a Flight server. The CLI then runs `runPipeline(server, engine, [server.sink, ...sinks])`. */
 export async function startFlightServer(options: FlightServerOptions): Promise<FlightServer> {
   const server = new FlightServer(options);
