@@ -304,8 +304,10 @@ impl Drop for Described {
 }
 
 /// Bytes each buffer of an array of `format` needs for `rows` rows (offset +
-/// length); a string or list format's values length is read from its offsets
-/// by `values_end`, once the offsets are known to be there.
+/// length). A string format's values buffer is given 0 here: its length is
+/// the last offset (`values_end`), readable once the offsets are known to be
+/// there. A list's child length is checked against its offsets by arrow-rs
+/// validation.
 fn required_lengths(format: &str, rows: usize) -> std::result::Result<Vec<usize>, String> {
     let bitmap = rows.div_ceil(8);
     let fixed = |width: usize| Ok(vec![bitmap, rows * width]);
@@ -338,6 +340,11 @@ fn alignment(format: &str, index: usize) -> usize {
         f if f.starts_with("ts") => 8,
         _ => 1,
     }
+}
+
+/// Whether buffer 2 of `format` holds values sized by the last offset.
+fn has_values_buffer(format: &str) -> bool {
+    matches!(format, "u" | "z" | "U" | "Z")
 }
 
 /// The last offset of a string array's offsets buffer: its values' length.
@@ -385,7 +392,7 @@ unsafe fn conform(schema: &CSchema, array: &mut CArray) -> std::result::Result<(
     }
     for index in 0..required.len() {
         let pointer = private.buffers[index];
-        if index == 2 && matches!(format, "u" | "z" | "U" | "Z") && rows > 0 {
+        if index == 2 && has_values_buffer(format) && rows > 0 {
             // Checked above (index 1) to hold rows + 1 offsets.
             required[2] = values_end(format, private.buffers[1], rows)?;
         }
@@ -488,7 +495,7 @@ fn validate(data: &ArrayData) -> std::result::Result<(), arrow_schema::ArrowErro
 fn buffer_lengths(format: &str, array: &FFI_ArrowArray) -> Result<Vec<usize>> {
     let rows = array.offset() + array.len();
     let mut lengths = required_lengths(format, rows).map_err(invalid)?;
-    if matches!(format, "u" | "z" | "U" | "Z") && rows > 0 {
+    if has_values_buffer(format) && rows > 0 {
         let offsets = array.buffer(1);
         if offsets.is_null() {
             return Err(invalid("exported string array has no offsets"));
