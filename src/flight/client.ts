@@ -46,6 +46,14 @@ export function parseLocation(location: string): { target: string; tls: boolean 
 
 const identity = (b: Buffer): Buffer => b;
 
+/**
+ * The client's HTTP/2 receive window. At the 64 KiB default a server sends a
+ * multi-megabyte reply (a DoExchange match batch, a DoGet stream) 64 KiB per
+ * window update; closed-loop DoExchange round trips of 1,000 events (~2.2 MB
+ * replies) took 49-52 ms p50 with it, 39-45 ms with this.
+ */
+const RECEIVE_WINDOW_BYTES = 16 << 20;
+
 export class FlightClient {
   readonly #client: Client;
   readonly #token: string | null;
@@ -53,7 +61,7 @@ export class FlightClient {
   constructor(location: string, options: FlightClientOptions = {}) {
     const { target, tls } = parseLocation(location);
     const creds = tls ? credentials.createSsl(options.rootCerts ? Buffer.from(options.rootCerts) : null) : credentials.createInsecure();
-    this.#client = new Client(target, creds, grpcChannelOptions);
+    this.#client = new Client(target, creds, { ...grpcChannelOptions, "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES });
     this.#token = options.token ?? null;
   }
 
