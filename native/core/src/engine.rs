@@ -41,11 +41,12 @@ pub const SUB_BATCH_BYTES: usize = 4 << 20;
 /// 118k vs 91k events/s), but no item is made smaller than this.
 const MIN_ITEM_BYTES: usize = 256 * 1024;
 
-/// The Arrow path's counterpart of `MIN_ITEM_BYTES`, in cells (rows ×
-/// top-level columns): each work item slices and reads every column, so a
-/// wide batch (hundreds of mostly-null columns) needs more rows per item
-/// before splitting pays (756 columns × 815 rows: 13.9 ms in 4 items).
-const MIN_ITEM_CELLS: usize = 1 << 20;
+/// The Arrow path's counterpart of `MIN_ITEM_BYTES`, in rows. An item's
+/// fixed cost is small beside a batch's (~0.2 ms per item of 198 columns,
+/// against ~1 ms of import, validation and hand-offs per batch), so a
+/// 1,000-event DoExchange batch is worth spreading over the threads: its
+/// latency is its slowest item's.
+const MIN_ITEM_ROWS: usize = 256;
 
 /// Append a work item's (row, rule) pairs to the batch's, its rows moved
 /// by `base` (the item's first row in the batch).
@@ -549,7 +550,7 @@ impl Engine {
         ticket: Ticket,
         now_ms: Option<i64>,
     ) -> Result<ArrowEvalOutput, EvalError> {
-        let parts = self.arrow_parts(batch.num_rows(), batch.num_columns());
+        let parts = self.arrow_parts(batch.num_rows());
         let result = self
             .run_items(parts.len(), |i, sc| {
                 let (start, end) = parts.get(i).copied().unwrap_or_default();
@@ -592,15 +593,14 @@ impl Engine {
     }
 
     /// Row ranges of an Arrow batch, one work item each: about two per
-    /// thread, none under `MIN_ITEM_CELLS` cells; at least one.
-    fn arrow_parts(&self, rows: usize, columns: usize) -> Vec<(usize, usize)> {
+    /// thread, none under `MIN_ITEM_ROWS` rows; at least one.
+    fn arrow_parts(&self, rows: usize) -> Vec<(usize, usize)> {
         let items = if self.threads > 1 {
             2 * self.threads
         } else {
             1
         };
-        let min_rows = MIN_ITEM_CELLS.div_ceil(columns.max(1));
-        let per = rows.div_ceil(items).max(min_rows);
+        let per = rows.div_ceil(items).max(MIN_ITEM_ROWS);
         let mut parts: Vec<(usize, usize)> = (0..rows)
             .step_by(per)
             .map(|a| (a, (a + per).min(rows)))
