@@ -6,7 +6,8 @@
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
  *       events/s, and the ratio to (a) at the same message size;
  *   (c) DoExchange round-trip latency (p50/p99) of 1,000-event batches at
- *       offered rates of 10k-100k events/s (the target is p99 <10 ms at 100k).
+ *       offered rates of 10k-100k events/s (the target is p99 <10 ms at 100k),
+ *       with the referenced fields the events carry, then with all of them.
  * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma]
  * The PutResult match counts are summed and checked against a second pass.
  */
@@ -19,7 +20,7 @@ import { gunzipSync } from "node:zlib";
 import { Table, Utf8, vectorFromArray, type RecordBatch, type Vector } from "apache-arrow";
 import { FlightClient } from "../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
-import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type PutResult } from "../src/flight/protocol.ts";
+import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type FlightDescriptor, type PutResult } from "../src/flight/protocol.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -141,18 +142,25 @@ function toBatch(events: Record<string, unknown>[], fields: string[]): RecordBat
 }
 
 /**
- * DoPut of the same batch `count` times with its FlightData encoded once,
- * resolving with the PutResults' app metadata. The ceiling (a) writes
- * pre-built messages too, so the ratio compares the server with the wire
- * rather than with this client's encoding: apache-arrow JS's writer cost ~40
- * ms of client CPU per 3.5 MiB batch, and serializing FlightData copies each
- * body once more, on the cores the server shares.
+ * The FlightData of a stream that sends `batch` over and over, serialized once:
+ * `first` (schema and batch, with the descriptor), then `again` for every
+ * later send. Writing them as is keeps the client's encoding off the cores
+ * the server shares: apache-arrow JS's writer cost ~40 ms of client CPU per
+ * 3.5 MiB batch, and serializing FlightData copies each body once more.
+ */
+function encodedStream(descriptor: FlightDescriptor, batch: RecordBatch): { first: Buffer[]; again: Buffer[] } {
+  const encoder = new IpcEncoder(descriptor);
+  return { first: encoder.batch(batch).map(encodeFlightData), again: encoder.batch(batch).map(encodeFlightData) };
+}
+
+/**
+ * DoPut of the same batch `count` times with its FlightData encoded once
+ * (`encodedStream`, as the ceiling (a) writes pre-built messages), resolving
+ * with the PutResults' app metadata.
  */
 async function putRepeated(client: FlightClient, path: string[], batch: RecordBatch, count: number): Promise<Uint8Array[]> {
   const call = client.doPutEncoded();
-  const encoder = new IpcEncoder(pathDescriptor(...path));
-  const first = encoder.batch(batch).map(encodeFlightData);
-  const again = encoder.batch(batch).map(encodeFlightData);
+  const { first, again } = encodedStream(pathDescriptor(...path), batch);
   const results: Uint8Array[] = [];
   const ended = new Promise<void>((resolve, reject) => {
     call.on("data", (result: PutResult) => results.push(result.appMetadata));
@@ -176,6 +184,8 @@ interface ExchangeStep {
   p50: number;
   p99: number;
   max: number;
+  /** Mean Arrow bytes of a reply's match batch. */
+  replyBytes: number;
 }
 
 /**
@@ -184,14 +194,18 @@ interface ExchangeStep {
  * drained for up to 60 s. Latency is from a batch's write to its reply.
  */
 async function exchangeAt(client: FlightClient, batch: RecordBatch, rate: number, seconds: number): Promise<ExchangeStep> {
-  const call = client.doExchange();
-  const encoder = new IpcEncoder(pathDescriptor("bench", "exchange", String(rate)));
+  const call = client.doExchangeEncoded();
+  const { first, again } = encodedStream(pathDescriptor("bench", "exchange", String(rate)), batch);
   const decoder = new IpcDecoder();
   const sent: number[] = [];
   const latencies: number[] = [];
+  let replyBytes = 0;
   const finished = new Promise<void>((resolve, reject) => {
     call.on("data", (m: FlightData) => {
-      if (decoder.push(m)?.kind === "batch") latencies.push(performance.now() - (sent[latencies.length] ?? 0));
+      const decoded = decoder.push(m);
+      if (decoded?.kind !== "batch") return;
+      latencies.push(performance.now() - (sent[latencies.length] ?? 0));
+      replyBytes += decoded.records.byteLength;
     });
     call.on("end", () => resolve());
     call.on("error", reject);
@@ -203,14 +217,14 @@ async function exchangeAt(client: FlightClient, batch: RecordBatch, rate: number
     const wait = t0 + i * interval - performance.now();
     if (wait > 0) await Bun.sleep(wait);
     sent.push(performance.now());
-    for (const m of encoder.batch(batch)) call.write(m);
+    for (const m of i === 0 ? first : again) call.write(m);
   }
   call.end();
   await Promise.race([finished, Bun.sleep(60_000)]);
   const elapsed = (performance.now() - t0) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
   const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-  return { sent: total, replies: latencies.length, achieved: (latencies.length * batch.numRows) / elapsed, p50: pct(0.5), p99: pct(0.99), max: pct(1) };
+  return { sent: total, replies: latencies.length, achieved: (latencies.length * batch.numRows) / elapsed, p50: pct(0.5), p99: pct(0.99), max: pct(1), replyBytes: replyBytes / Math.max(1, latencies.length) };
 }
 
 function batchBytes(batch: RecordBatch): number {
@@ -270,13 +284,24 @@ async function main(): Promise<void> {
     }
 
     // (c) DoExchange latency: 1000-event batches at offered rates up to the target's 100k events/s.
-    const batch = toBatch(events.slice(0, 1000), fields);
-    for (const rate of EXCHANGE_RATES) {
-      const step = await exchangeAt(client, batch, rate, EXCHANGE_SECONDS);
-      console.log(
-        `(c) DoExchange offered ${rate.toLocaleString("en-US")} events/s: ${step.replies}/${step.sent} batches of ${batch.numRows} answered at ` +
-          `${Math.round(step.achieved).toLocaleString("en-US")} events/s; p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms, max ${step.max.toFixed(1)} ms`,
-      );
+    // A low-latency client sends the referenced fields its events carry; (c) also sends all of
+    // them, as (b) does, where every null column still costs 4 bytes of offsets per event.
+    const exchanged = events.slice(0, 1000);
+    const carried = fields.filter((f) => exchanged.some((e) => e[f] !== undefined && e[f] !== null));
+    const shapes: [string, string[], number[]][] = [
+      ["the fields they carry", carried, EXCHANGE_RATES],
+      ["all referenced fields", fields, [EXCHANGE_RATES[0] ?? 10_000, EXCHANGE_RATES.at(-1) ?? 100_000]],
+    ];
+    for (const [shape, columns, rates] of shapes) {
+      const batch = toBatch(exchanged, columns);
+      console.log(`(c) DoExchange, ${shape}: ${columns.length} columns, ${(batchBytes(batch) / 1e6).toFixed(2)} MB per batch of ${batch.numRows}`);
+      for (const rate of rates) {
+        const step = await exchangeAt(client, batch, rate, EXCHANGE_SECONDS);
+        console.log(
+          `(c)   offered ${rate.toLocaleString("en-US")} events/s: ${step.replies}/${step.sent} answered at ` +
+            `${Math.round(step.achieved).toLocaleString("en-US")} events/s, replies ${(step.replyBytes / 1e6).toFixed(2)} MB; p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms, max ${step.max.toFixed(1)} ms`,
+        );
+      }
     }
   } finally {
     client.close();

@@ -98,6 +98,11 @@ export class FlightClient {
     return this.#client.makeBidiStreamRequest(`${SERVICE_PATH}/DoExchange`, encodeFlightData, decodeFlightData, this.metadata(), options);
   }
 
+  /** DoExchange whose FlightData is written already in wire form, as `doPutEncoded`. */
+  doExchangeEncoded(options: CallOptions = {}): ClientDuplexStream<Buffer, FlightData> {
+    return this.#client.makeBidiStreamRequest(`${SERVICE_PATH}/DoExchange`, identity, decodeFlightData, this.metadata(), options);
+  }
+
   doGet(ticket: Uint8Array, options: CallOptions = {}): ClientReadableStream<FlightData> {
     return this.#client.makeServerStreamRequest(`${SERVICE_PATH}/DoGet`, encodeTicket, decodeFlightData, { ticket }, this.metadata(), options);
   }
