@@ -6,6 +6,8 @@
  *   · 4 events input unreadable.
  */
 
+// First: it may replace the process with one that has mimalloc's purge delay set (see there).
+import "./cli/allocator.ts";
 import { formatFlags, parseArgs, UsageError } from "./cli/args.ts";
 import { explainCommand } from "./cli/explain.ts";
 import { CORE_FLAGS, EXIT } from "./cli/options.ts";

@@ -127,6 +127,29 @@ describe.skipIf(!existsSync(BINARY))("dist/sigma", () => {
     expect(missingEvents.stderr).toContain("missing.ndjson");
   });
 
+  test.skipIf(!existsSync("/proc/self/environ"))("runs with mimalloc's purge delay set, in the same process, unless the user set it", async () => {
+    const environOf = async (env: Record<string, string | undefined>): Promise<string[]> => {
+      const child = Bun.spawn([binary, "--rules", "rule.yml", "--flight-server", "127.0.0.1:0", "--out", "/dev/null"], { cwd: dir, env, stdout: "ignore", stderr: "pipe" });
+      try {
+        const reader = child.stderr.getReader();
+        let seen = "";
+        while (!seen.includes("listening")) {
+          const { value, done } = await reader.read();
+          if (done) throw new Error(`server exited: ${seen}`);
+          seen += new TextDecoder().decode(value);
+        }
+        // The PID Bun.spawn returned is the process now serving: the re-exec kept it.
+        return readFileSync(`/proc/${child.pid}/environ`, "utf8").split("\0");
+      } finally {
+        child.kill();
+        await child.exited;
+      }
+    };
+    const { MIMALLOC_PURGE_DELAY: _, ...inherited } = process.env;
+    expect(await environOf(inherited)).toContain("MIMALLOC_PURGE_DELAY=1000");
+    expect(await environOf({ ...inherited, MIMALLOC_PURGE_DELAY: "50" })).toContain("MIMALLOC_PURGE_DELAY=50");
+  });
+
   test("modes that are not built yet say so and fail", async () => {
     for (const mode of ["coordinator", "worker"]) {
       const result = await run(["--rules", "rule.yml", "--events", "events.ndjson", "--mode", mode]);
