@@ -1,4 +1,5 @@
-//! Arrow columns → `TextColumn`s, the uniform read view the matchers use.
+//! Arrow columns → `BorrowedColumn`s, the Arrow path's read view for the
+//! matchers: strings are read in place from the batch, never copied.
 //! A plan field is found in a `RecordBatch` as a top-level column named
 //! exactly the dotted path and/or a Struct column path (`a` → child `b`); all
 //! resolutions contribute values, as both spellings do on the JSON path.
@@ -12,7 +13,7 @@
 //! C Data import (validating again here cost 10% of the Arrow path). Reads
 //! are bounds-checked all the same, so no input can make them panic.
 
-use crate::text::{write_f64, write_i64, write_u64, TextColumn};
+use crate::text::{write_f64, write_i64, write_u64, BorrowedColumn, Text};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch, StructArray};
@@ -140,19 +141,11 @@ fn check_type(dt: &DataType) -> Result<(), String> {
     }
 }
 
-/// A gathered value: a string of the batch itself, or a scalar written as
-/// text into `Gather::formatted` (start, end).
-#[derive(Clone, Copy, Debug)]
-enum Text<'a> {
-    Batch(&'a str),
-    Formatted(u32, u32),
-}
-
 /// Values gathered column by column, then emitted in row order: reading
 /// one typed array at a time keeps type dispatch and null tests out of the
 /// per-value loop (a batch can carry hundreds of mostly-null columns).
-/// Strings are borrowed from the batch until `emit` copies them, once,
-/// into the engine's column; one `Gather` serves every column of a batch.
+/// Strings stay borrowed from the batch, into the column `emit` fills;
+/// one `Gather` serves every column of a batch.
 #[derive(Debug, Default)]
 pub struct Gather<'a> {
     formatted: String,
@@ -187,14 +180,11 @@ impl<'a> Gather<'a> {
         self.values.push((row, Text::Formatted(start, end)));
     }
 
-    /// Write the gathered values into `out` (reset for `rows` rows) in row
-    /// order; values of one row keep their gathering order.
-    fn emit(&mut self, rows: usize, out: &mut TextColumn) {
-        out.reset(rows);
+    /// Hand the gathered values to `out` (for `rows` rows) in row order;
+    /// values of one row keep their gathering order.
+    fn emit(&mut self, rows: usize, out: &mut BorrowedColumn<'a>) {
         let in_order = self.values.windows(2).all(|w| w[0].0 <= w[1].0);
-        let values = if in_order {
-            &self.values
-        } else {
+        if !in_order {
             // Counting sort by row (stable): O(values + rows).
             self.counts.clear();
             self.counts.resize(rows + 1, 0);
@@ -217,23 +207,9 @@ impl<'a> Gather<'a> {
                     *next += 1;
                 }
             }
-            &self.sorted
-        };
-        for &(row, text) in values {
-            let v = match text {
-                Text::Batch(s) => Some(s),
-                Text::Formatted(a, b) => self.formatted.get(a as usize..b as usize),
-            };
-            if let Some(v) = v {
-                out.push(row, v);
-            }
+            std::mem::swap(&mut self.values, &mut self.sorted);
         }
-        if !self.list_rows.is_empty() {
-            out.mark_multi();
-            for &row in &self.list_rows {
-                out.mark_present(row);
-            }
-        }
+        out.fill(rows, &mut self.values, &mut self.formatted, &self.list_rows);
     }
 }
 
@@ -405,7 +381,7 @@ pub fn fill_field<'a>(
     index: &ColumnIndex<'_>,
     path: &str,
     g: &mut Gather<'a>,
-    out: &mut TextColumn,
+    out: &mut BorrowedColumn<'a>,
 ) -> Result<(), String> {
     let rows = batch.num_rows();
     let res = resolve(batch, index, path);
@@ -427,7 +403,7 @@ pub fn fill_field<'a>(
 }
 
 /// Fill `out` with every string value of each row of `batch`.
-pub fn fill_keywords<'a>(batch: &'a RecordBatch, g: &mut Gather<'a>, out: &mut TextColumn) {
+pub fn fill_keywords<'a>(batch: &'a RecordBatch, g: &mut Gather<'a>, out: &mut BorrowedColumn<'a>) {
     let rows = batch.num_rows();
     g.clear();
     let mut elems = std::mem::take(&mut g.top);

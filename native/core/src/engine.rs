@@ -21,7 +21,7 @@ use crate::eval::{evaluate, CompiledPlan, EvalResult, EvalScratch, Explain, Phas
 use crate::json::{DeadLetter, JsonBatch, JsonLimits, JsonParser};
 use crate::matchers::CompileError;
 use crate::plan::{Plan, PlanError};
-use crate::text::{BatchView, TextColumn};
+use crate::text::{BatchView, BorrowedColumn, ColumnRef, Columns};
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -189,8 +189,9 @@ struct Scratch {
     parser: JsonParser,
     batch: JsonBatch,
     eval: EvalScratch,
-    arrow_cols: Vec<TextColumn>,
-    arrow_kw: TextColumn,
+    /// Emptied between batches (`BorrowedColumn::recycle`): they borrow one.
+    arrow_cols: Vec<BorrowedColumn<'static>>,
+    arrow_kw: BorrowedColumn<'static>,
     valid: Bitset,
 }
 
@@ -619,28 +620,38 @@ impl Engine {
         let t0 = Instant::now();
         let rows = batch.num_rows();
         let fields = &self.plan.plan.fields;
-        sc.arrow_cols.resize_with(fields.len(), TextColumn::default);
+        let mut cols: Vec<BorrowedColumn<'_>> = std::mem::take(&mut sc.arrow_cols)
+            .into_iter()
+            .map(BorrowedColumn::recycle)
+            .collect();
+        cols.resize_with(fields.len(), BorrowedColumn::default);
+        let mut keywords = std::mem::take(&mut sc.arrow_kw).recycle();
         let index = columns::ColumnIndex::new(batch);
         let mut gather = columns::Gather::default();
-        for (name, col) in fields.iter().zip(sc.arrow_cols.iter_mut()) {
+        for (name, col) in fields.iter().zip(cols.iter_mut()) {
             columns::fill_field(batch, &index, name, &mut gather, col)
                 .map_err(|message| EvalError::InvalidBatch { message })?;
         }
         if self.plan.has_keywords {
-            columns::fill_keywords(batch, &mut gather, &mut sc.arrow_kw);
+            columns::fill_keywords(batch, &mut gather, &mut keywords);
         }
         sc.valid.reset(rows);
         sc.valid.fill();
         let view = BatchView {
             rows,
             valid: &sc.valid,
-            columns: &sc.arrow_cols,
-            keywords: self.plan.has_keywords.then_some(&sc.arrow_kw),
+            columns: Columns::Borrowed(&cols),
+            keywords: self
+                .plan
+                .has_keywords
+                .then_some(ColumnRef::Borrowed(&keywords)),
         };
         let parse_ns = t0.elapsed().as_nanos() as u64;
         let mut times = PhaseTimes::default();
         let res = evaluate(&self.plan, &view, &mut sc.eval, &mut times);
         let corr = self.corr.extract(&view, [&res.matches, &res.hidden]);
+        sc.arrow_cols = cols.into_iter().map(BorrowedColumn::recycle).collect();
+        sc.arrow_kw = keywords.recycle();
         let stats = BatchStats {
             batches: 1,
             rows: rows as u64,

@@ -18,7 +18,7 @@
 use crate::bitset::Bitset;
 use crate::hash::{load_le, FxHashMap};
 use crate::plan::FieldId;
-use crate::text::{write_f64, write_i64, write_u64, BatchView, TextColumn};
+use crate::text::{write_f64, write_i64, write_u64, BatchView, ColumnRef, Columns, TextColumn};
 use simd_json::{Buffers, Node, StaticNode, Tape};
 
 mod scan;
@@ -155,8 +155,8 @@ impl JsonBatch {
         BatchView {
             rows: self.rows,
             valid: &self.valid,
-            columns: &self.columns,
-            keywords: self.keywords.as_ref(),
+            columns: Columns::Text(&self.columns),
+            keywords: self.keywords.as_ref().map(ColumnRef::Text),
         }
     }
 }

@@ -1,11 +1,14 @@
-//! The evaluator's in-memory column format and the canonical text of scalar
-//! values. A `TextColumn` holds the values of one field over one batch as
-//! text, in row order (every value of row r comes before any value of row
-//! r+1), plus a `present` bitset (the field exists with a non-null value).
-//! Both the JSON path (json.rs) and the Arrow path (columns.rs) fill these, so
-//! every matcher sees the same text for the same event. Numbers are written
-//! with `write_i64`/`write_u64`/`write_f64` (integers exact; floats as the
-//! shortest round-trip digits laid out like JavaScript's `Number#toString`).
+//! The evaluator's in-memory column formats and the canonical text of scalar
+//! values. A column holds the values of one field over one batch as text, in
+//! row order (every value of row r comes before any value of row r+1), plus
+//! a `present` bitset (the field exists with a non-null value). The JSON path
+//! (json.rs) writes `TextColumn`s; the Arrow path (columns.rs) fills
+//! `BorrowedColumn`s, whose strings stay in the batch. The evaluator reads
+//! both through `ColumnRef`, and both paths write scalars with the same
+//! functions, so every matcher sees the same text for the same event.
+//! Numbers are written with `write_i64`/`write_u64`/`write_f64` (integers
+//! exact; floats as the shortest round-trip digits laid out like
+//! JavaScript's `Number#toString`).
 
 use crate::bitset::Bitset;
 use crate::plan::{FieldId, PredField};
@@ -135,23 +138,182 @@ impl TextColumn {
     }
 }
 
+/// A value of a `BorrowedColumn`: a string of the batch itself, or a scalar
+/// written as text into the column's `formatted` buffer (start, end).
+#[derive(Clone, Copy, Debug)]
+pub enum Text<'a> {
+    Batch(&'a str),
+    Formatted(u32, u32),
+}
+
+/// The Arrow path's column: the values of one field over one batch, like a
+/// `TextColumn`, but its strings are read in place from the batch's buffers;
+/// only other scalars (numbers, booleans) are written out as text. Values
+/// are in row order, as in a `TextColumn`.
+#[derive(Debug, Default)]
+pub struct BorrowedColumn<'a> {
+    /// (row, value), rows non-decreasing.
+    values: Vec<(u32, Text<'a>)>,
+    formatted: String,
+    present: Bitset,
+    multi: bool,
+}
+
+impl<'a> BorrowedColumn<'a> {
+    /// This column emptied, its allocations kept, for a batch of another
+    /// lifetime (the engine's scratch outlives every batch).
+    pub fn recycle<'b>(self) -> BorrowedColumn<'b> {
+        let BorrowedColumn {
+            mut values,
+            mut formatted,
+            present,
+            ..
+        } = self;
+        values.clear();
+        formatted.clear();
+        BorrowedColumn {
+            // Collected in place: the empty vector changes type, not memory.
+            values: values
+                .into_iter()
+                .map(|(row, _)| (row, Text::Formatted(0, 0)))
+                .collect(),
+            formatted,
+            present,
+            multi: false,
+        }
+    }
+
+    /// Replace the contents by `values` (sorted by row; their `Formatted`
+    /// ranges index `formatted`) and the rows holding a list (present and
+    /// multi-valued even when empty), for a batch of `rows` rows. The
+    /// buffers passed in get this column's old ones, cleared, in exchange.
+    pub fn fill(
+        &mut self,
+        rows: usize,
+        values: &mut Vec<(u32, Text<'a>)>,
+        formatted: &mut String,
+        list_rows: &[u32],
+    ) {
+        self.values.clear();
+        self.formatted.clear();
+        std::mem::swap(&mut self.values, values);
+        std::mem::swap(&mut self.formatted, formatted);
+        self.present.reset(rows);
+        self.multi = !list_rows.is_empty();
+        let mut last = None;
+        for &(row, _) in &self.values {
+            self.multi |= last == Some(row);
+            last = Some(row);
+            self.present.set(row as usize);
+        }
+        for &row in list_rows {
+            self.present.set(row as usize);
+        }
+    }
+
+    #[inline]
+    fn value(&self, i: usize) -> Option<(u32, &str)> {
+        let &(row, text) = self.values.get(i)?;
+        let v = match text {
+            Text::Batch(s) => s,
+            Text::Formatted(a, b) => self.formatted.get(a as usize..b as usize)?,
+        };
+        Some((row, v))
+    }
+
+    fn row_range(&self, row: u32) -> std::ops::Range<usize> {
+        let lo = self.values.partition_point(|&(r, _)| r < row);
+        let hi = self.values.partition_point(|&(r, _)| r <= row);
+        lo..hi
+    }
+}
+
+/// One column as the evaluator reads it, whichever path filled it.
+#[derive(Clone, Copy, Debug)]
+pub enum ColumnRef<'a> {
+    Text(&'a TextColumn),
+    Borrowed(&'a BorrowedColumn<'a>),
+}
+
+impl<'a> ColumnRef<'a> {
+    #[inline]
+    pub fn num_values(self) -> usize {
+        match self {
+            ColumnRef::Text(c) => c.num_values(),
+            ColumnRef::Borrowed(c) => c.values.len(),
+        }
+    }
+
+    /// Value `i` (in row order) and its row.
+    #[inline]
+    pub fn value(self, i: usize) -> Option<(u32, &'a str)> {
+        match self {
+            ColumnRef::Text(c) => c.value(i),
+            ColumnRef::Borrowed(c) => c.value(i),
+        }
+    }
+
+    pub fn present(self) -> &'a Bitset {
+        match self {
+            ColumnRef::Text(c) => c.present(),
+            ColumnRef::Borrowed(c) => &c.present,
+        }
+    }
+
+    pub fn is_multi(self) -> bool {
+        match self {
+            ColumnRef::Text(c) => c.is_multi(),
+            ColumnRef::Borrowed(c) => c.multi,
+        }
+    }
+
+    /// Every `(row, value)` in row order.
+    pub fn iter(self) -> impl Iterator<Item = (u32, &'a str)> {
+        (0..self.num_values()).filter_map(move |i| self.value(i))
+    }
+
+    /// The values of `row`.
+    pub fn row_values(self, row: u32) -> impl Iterator<Item = &'a str> {
+        let range = match self {
+            ColumnRef::Text(c) => c.row_range(row),
+            ColumnRef::Borrowed(c) => c.row_range(row),
+        };
+        range.filter_map(move |i| self.value(i).map(|(_, s)| s))
+    }
+}
+
+/// The columns of a batch, one per plan field (indexed by `FieldId`).
+#[derive(Clone, Copy, Debug)]
+pub enum Columns<'a> {
+    Text(&'a [TextColumn]),
+    Borrowed(&'a [BorrowedColumn<'a>]),
+}
+
 /// What the evaluator reads: a batch of `rows` rows, the rows that may match
 /// (`valid`: parsed events, never blank or dead lines), one column per plan
-/// field (indexed by `FieldId`) and, when the plan has keyword predicates,
-/// the keyword column (every string value of each event).
+/// field and, when the plan has keyword predicates, the keyword column
+/// (every string value of each event).
 #[derive(Clone, Copy)]
 pub struct BatchView<'a> {
     pub rows: usize,
     pub valid: &'a Bitset,
-    pub columns: &'a [TextColumn],
-    pub keywords: Option<&'a TextColumn>,
+    pub columns: Columns<'a>,
+    pub keywords: Option<ColumnRef<'a>>,
 }
 
 impl<'a> BatchView<'a> {
-    pub fn column(&self, f: PredField) -> Option<&'a TextColumn> {
+    pub fn column(&self, f: PredField) -> Option<ColumnRef<'a>> {
         match f {
             PredField::Keyword => self.keywords,
-            PredField::Field(FieldId(i)) => self.columns.get(i as usize),
+            PredField::Field(FieldId(i)) => self.field(i as usize),
+        }
+    }
+
+    /// The column of plan field `i`.
+    pub fn field(&self, i: usize) -> Option<ColumnRef<'a>> {
+        match self.columns {
+            Columns::Text(c) => c.get(i).map(ColumnRef::Text),
+            Columns::Borrowed(c) => c.get(i).map(ColumnRef::Borrowed),
         }
     }
 }
@@ -252,5 +414,31 @@ mod tests {
         assert_eq!(c.row_values(3).collect::<Vec<_>>(), vec!["b", "c"]);
         assert_eq!(c.row_values(2).count(), 0);
         assert!(c.present().get(1) && !c.present().get(0));
+    }
+
+    #[test]
+    fn borrowed_column_reads_batch_text_and_formatted_scalars() {
+        let batch_text = String::from("abc");
+        let mut values = vec![
+            (0, Text::Batch(&batch_text[..1])),
+            (2, Text::Formatted(0, 2)),
+            (2, Text::Batch(&batch_text[1..])),
+        ];
+        let mut formatted = String::from("42");
+        let mut c = BorrowedColumn::default();
+        c.fill(4, &mut values, &mut formatted, &[3]);
+        assert!(values.is_empty() && formatted.is_empty());
+        let col = ColumnRef::Borrowed(&c);
+        assert_eq!(col.num_values(), 3);
+        assert_eq!(col.value(1), Some((2, "42")));
+        assert_eq!(col.row_values(2).collect::<Vec<_>>(), vec!["42", "bc"]);
+        assert_eq!(col.row_values(1).count(), 0);
+        assert!(col.is_multi());
+        // Row 3 holds an empty list: present, without values.
+        let present: Vec<bool> = (0..4).map(|r| col.present().get(r)).collect();
+        assert_eq!(present, vec![true, false, true, true]);
+        let again: BorrowedColumn<'static> = c.recycle();
+        assert_eq!(ColumnRef::Borrowed(&again).num_values(), 0);
+        assert!(!ColumnRef::Borrowed(&again).is_multi());
     }
 }

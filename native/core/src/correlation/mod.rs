@@ -149,8 +149,7 @@ impl Correlation {
                 Some(last) if last.row == row => last.rules.push(rule),
                 _ => {
                     let first = |f: crate::plan::FieldId| {
-                        view.columns
-                            .get(f.idx())
+                        view.field(f.idx())
                             .and_then(|c| c.row_values(row).next().map(str::to_string))
                     };
                     let values: Vec<Option<String>> =

@@ -588,7 +588,7 @@ pub fn evaluate(
         };
         match &e.kind {
             ExpensiveKind::FieldRef { other, mode, cased } => {
-                let Some(ocol) = view.columns.get(other.idx()) else {
+                let Some(ocol) = view.field(other.idx()) else {
                     continue;
                 };
                 for row in s.cand.iter_ones() {
