@@ -5,10 +5,10 @@
  *   (b) Flight DoPut into the server (dist/sigma, or `bun src/main.ts` when
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
  *       events/s, and the ratio to (a) at the same message size;
- *   (c) DoExchange round-trip latency (p50/p99) of 1,000-event batches at
+ *   (c) DoExchange round-trip latency (p50/p99) of 1,000-event batches (--exchange-rows) at
  *       offered rates of 10k-100k events/s (the target is p99 <10 ms at 100k),
  *       with the referenced fields the events carry, then with all of them.
- * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma]
+ * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma] [--exchange-rows N]
  * The PutResult match counts are summed and checked against a second pass.
  */
 
@@ -287,10 +287,10 @@ async function main(): Promise<void> {
       if (perBatch.size !== 1) process.exitCode = 1;
     }
 
-    // (c) DoExchange latency: 1000-event batches at offered rates up to the target's 100k events/s.
+    // (c) DoExchange latency: batches of --exchange-rows events at offered rates up to the target's 100k events/s.
     // A low-latency client sends the referenced fields its events carry; (c) also sends all of
     // them, as (b) does, where every null column still costs 4 bytes of offsets per event.
-    const exchanged = events.slice(0, 1000);
+    const exchanged = events.slice(0, Number(arg("exchange-rows", "1000")));
     const carried = fields.filter((f) => exchanged.some((e) => e[f] !== undefined && e[f] !== null));
     const shapes: [string, string[], number[]][] = [
       ["the fields they carry", carried, EXCHANGE_RATES],
