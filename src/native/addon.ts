@@ -45,7 +45,7 @@ export interface NativeEngine {
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
   /** With `matches`, the evaluation also builds the batch's match batch on the engine's threads. */
-  evalArrow(batch: CDataArray, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;
+  evalArrow(batch: CDataArray, schema: NativeBatchSchema, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;
   /** The naive rule-by-rule oracle over the same parse (detection rules only, no correlations). */
   evalJsonReference(chunk: Uint8Array): NativeMatchOutput;
   /** JSON-encoded EngineStats. */
@@ -64,6 +64,9 @@ export interface NativeEncodedBatch {
   body: Uint8Array;
 }
 
+/** The C schema of a stream's batches (native/binding/src/c_data.rs SharedSchema), built once. */
+export type NativeBatchSchema = object;
+
 /** Builds match batches against one rule table (native/binding/src/match_batch.rs), IPC-encoded. */
 export interface NativeMatchBatchBuilder {
   /** The described input batch's columns at `matchRows`, after the rule columns. */
@@ -77,6 +80,8 @@ export interface NativeAddon {
   NativeEngine: new (planJson: string) => NativeEngine;
   /** `rulesJson`: `[{id, title, level, tags}]`, indexed like match rule ids. */
   MatchBatchBuilder: new (rulesJson: string) => NativeMatchBatchBuilder;
+  /** The schema part of a batch description, for every later batch of the same Arrow schema. */
+  BatchSchema: new (description: CDataArray) => NativeBatchSchema;
   /** Imports a batch through the C Data Interface and exports it back: the round-trip probe. */
   roundTripArrow(batch: CDataArray): CDataArray;
   /** Parses NDJSON into the Arrow columns of `fields` and exports them through the C Data Interface. */

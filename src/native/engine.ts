@@ -6,13 +6,13 @@
  * An `Engine` is immutable; hot reload builds a new one and swaps it.
  */
 
-import type { RecordBatch } from "apache-arrow";
-import { InvalidBatch, LineOrigin, type ArrowBatch, type Batch, type RawJsonBatch } from "../batch/batch.ts";
+import type { RecordBatch, Schema } from "apache-arrow";
+import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type RawJsonBatch } from "../batch/batch.ts";
 import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
-import { addon, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput } from "./addon.ts";
+import { addon, type NativeBatchSchema, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput } from "./addon.ts";
 
 export interface EngineCompileError {
   predicate: number;
@@ -168,7 +168,7 @@ export class Engine implements Evaluator {
     const { records } = batch;
     let output: NativeMatchOutput;
     try {
-      output = await this.native.evalArrow(records.description, batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
+      output = await this.native.evalArrow(records.description, batchSchema(records), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
     } catch (error) {
       // The addon checks and validates the buffers: InvalidArg is the batch's own fault.
       if ((error as { code?: unknown }).code === "InvalidArg") throw new InvalidBatch((error as Error).message);
@@ -224,6 +224,22 @@ export function countLines(bytes: Uint8Array): number {
 /** The Arrow columns the engine would build from NDJSON for `fields`, through the C Data Interface. */
 export function jsonToArrow(bytes: Uint8Array, fields: string[]): RecordBatch {
   return importRecordBatch(addon.jsonToArrow(bytes, fields));
+}
+
+/**
+ * Per Arrow schema: every batch of a stream shares its Schema object, and
+ * both describers (c-data.ts, flight/ipc.ts) derive formats, names and flags
+ * from it alone, so its C schema is built once, from the first batch.
+ */
+const batchSchemas = new WeakMap<Schema, NativeBatchSchema>();
+
+function batchSchema(records: ArrowRecords): NativeBatchSchema {
+  let schema = batchSchemas.get(records.schema);
+  if (schema === undefined) {
+    schema = new addon.BatchSchema(records.description);
+    batchSchemas.set(records.schema, schema);
+  }
+  return schema;
 }
 
 const matchBatchBuilders = new WeakMap<readonly RuleMeta[], NativeMatchBatchBuilder>();

@@ -119,13 +119,25 @@ describe("evalArrow", () => {
   test("a batch that fails validation rejects; the next batch is not held behind it", async () => {
     const native = new addon.NativeEngine(JSON.stringify(buildPlan(rules).plan));
     const good = (): CDataArray => exportRecordBatch(batchOf({ CommandLine: [new Utf8(), ["evil", "calc"]] }));
+    const schema = new addon.BatchSchema(good());
     const bad = good();
     bad.children[0]!.buffers = [null, new Uint8Array(new Int32Array([0, 9, 2]).buffer), new Uint8Array(4)]; // offsets past the values
-    await expect(native.evalArrow(bad, null)).rejects.toThrow(/invalid/i);
+    await expect(native.evalArrow(bad, schema, null)).rejects.toThrow(/invalid/i);
     const started = performance.now();
-    expect(Array.from((await native.evalArrow(good(), null)).matchRows)).toEqual([0]);
+    expect(Array.from((await native.evalArrow(good(), schema, null)).matchRows)).toEqual([0]);
     // An unsettled correlation ticket would hold the next batch for the 30 s order limit.
     expect(performance.now() - started).toBeLessThan(5_000);
+  });
+
+  test("one schema serves every batch of a stream; a batch laid out otherwise is refused, not misread", async () => {
+    const native = new addon.NativeEngine(JSON.stringify(buildPlan(rules).plan));
+    const schema = new addon.BatchSchema(exportRecordBatch(batchOf({ CommandLine: [new Utf8(), ["x"]] })));
+    for (const values of [["evil"], ["calc", "so evil", "evil too"]]) {
+      const output = await native.evalArrow(exportRecordBatch(batchOf({ CommandLine: [new Utf8(), values] })), schema, null);
+      expect(Array.from(output.matchRows)).toEqual(values.flatMap((v, row) => (v.includes("evil") ? [row] : [])));
+    }
+    const ints = exportRecordBatch(batchOf({ CommandLine: [new Int32(), [1, 2]] }));
+    await expect(native.evalArrow(ints, schema, null)).rejects.toThrow(/buffers/);
   });
 
   test("a match batch built with the evaluation equals one built afterwards", async () => {

@@ -28,6 +28,7 @@
 
 use std::ffi::{c_char, c_void, CString};
 use std::ptr;
+use std::sync::Arc;
 
 use arrow_array::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{make_array, Array, ArrayRef, RecordBatch, StructArray};
@@ -242,62 +243,120 @@ fn build_array(description: &JsObject) -> Result<CArray> {
     })
 }
 
+/// The C schema of a record batch, built once and shared by every batch of
+/// its stream: rebuilding it from napi property reads (a name, a format and
+/// flags per column) cost as much of the JS thread as a small batch's arrays.
+/// Never written after it is built.
+pub struct SharedSchema(CSchema);
+
+// SAFETY: the tree owns its strings and children and is only read after
+// `build`; its release callback runs once, in Drop.
+unsafe impl Send for SharedSchema {}
+unsafe impl Sync for SharedSchema {}
+
+impl SharedSchema {
+    /// The schema part (formats, names, flags) of a described array.
+    pub fn build(description: &JsObject) -> Result<SharedSchema> {
+        Ok(SharedSchema(build_schema(description)?))
+    }
+}
+
+impl Drop for SharedSchema {
+    fn drop(&mut self) {
+        // SAFETY: the release callback is ours and runs this once.
+        unsafe {
+            if let Some(release) = self.0.release {
+                release(&mut self.0);
+            }
+        }
+    }
+}
+
+/// Where a described array's schema comes from.
+enum SchemaTree {
+    /// Built from this description, released with it.
+    Own(CSchema),
+    /// The stream's, built from an earlier description of the same schema.
+    Shared(Arc<SharedSchema>),
+}
+
+impl SchemaTree {
+    fn get(&self) -> &CSchema {
+        match self {
+            SchemaTree::Own(schema) => schema,
+            SchemaTree::Shared(shared) => &shared.0,
+        }
+    }
+}
+
 /// The C structs of one described array, built from JS but not yet read.
 ///
 /// They point into JS memory: the description must stay reachable until the
 /// structs are dropped (see the module invariants).
 struct Described {
-    schema: CSchema,
+    schema: SchemaTree,
     array: CArray,
 }
 
 // SAFETY: the structs own their pointer tables, and the JS buffers they point
 // into are only read, by whichever thread holds them, while the caller keeps
-// the description alive; nothing else reads or writes them meanwhile.
+// the description alive; nothing else reads or writes them meanwhile. A
+// shared schema is only read.
 unsafe impl Send for Described {}
 
 impl Described {
-    fn build(description: &JsObject) -> Result<Described> {
+    fn build(description: &JsObject, schema: Option<Arc<SharedSchema>>) -> Result<Described> {
+        let schema = match schema {
+            Some(shared) => SchemaTree::Shared(shared),
+            None => SchemaTree::Own(build_schema(description)?),
+        };
         Ok(Described {
-            schema: build_schema(description)?,
+            schema,
             array: build_array(description)?,
         })
     }
 
-    /// Checks the geometry, aligns what needs it, and imports through arrow-rs
-    /// ffi, unchecked: `validate` must pass before anything reads values.
+    /// Checks the geometry against the schema, aligns what needs it, and
+    /// imports through arrow-rs ffi, unchecked: `validate` must pass before
+    /// anything reads values.
     fn import(mut self) -> std::result::Result<ArrayData, String> {
         // SAFETY: both trees were built by build_schema/build_array, and the
         // JS buffers they point into are alive (the caller's invariant).
-        unsafe { conform(&self.schema, &mut self.array) }
+        // conform checks the array against the schema, whichever description
+        // the schema was built from.
+        unsafe { conform(self.schema.get(), &mut self.array) }
             .map_err(|e| format!("Arrow C Data description is invalid: {e}"))?;
         // SAFETY: CSchema/CArray have the C Data Interface layout, which is
         // the layout of FFI_ArrowSchema/FFI_ArrowArray (both #[repr(C)]
-        // mirrors of the spec). from_raw moves the structs out and leaves
-        // released husks, so ownership passes to arrow-rs, which calls our
-        // release callbacks.
+        // mirrors of the spec). from_raw moves the array out and leaves a
+        // released husk, so its ownership passes to arrow-rs, which calls our
+        // release callback; the schema is only borrowed for the import.
         let (ffi_array, ffi_schema) = unsafe {
             (
                 FFI_ArrowArray::from_raw(&mut self.array as *mut CArray as *mut FFI_ArrowArray),
-                FFI_ArrowSchema::from_raw(&mut self.schema as *mut CSchema as *mut FFI_ArrowSchema),
+                &*(self.schema.get() as *const CSchema as *const FFI_ArrowSchema),
             )
         };
         // SAFETY: conform checked every buffer against its format's needs.
-        unsafe { from_ffi(ffi_array, &ffi_schema) }
+        unsafe { from_ffi(ffi_array, ffi_schema) }
             .map_err(|e| format!("Arrow C Data import failed: {e}"))
     }
 }
 
 impl Drop for Described {
     fn drop(&mut self) {
-        // Live only when `import` never ran; after it, both are husks.
+        // The array is live only when `import` never ran; after it, a husk.
+        // An own schema is always released here; a shared one by its last
+        // holder.
         // SAFETY: the release callbacks are ours and run at most once.
         unsafe {
             if let Some(release) = self.array.release {
                 release(&mut self.array);
             }
-            if let Some(release) = self.schema.release {
-                release(&mut self.schema);
+            if let SchemaTree::Own(schema) = &mut self.schema {
+                if let Some(release) = schema.release {
+                    release(schema);
+                }
             }
         }
     }
@@ -454,16 +513,20 @@ impl UncheckedBatch {
     }
 }
 
-/// Builds the C structs of a described struct array (`+s`) for import later.
-pub fn import_batch_unchecked(description: &JsObject) -> Result<UncheckedBatch> {
+/// Builds the C structs of a described struct array (`+s`) for import
+/// later, with the stream's `schema` when the caller has it.
+pub fn import_batch_unchecked(
+    description: &JsObject,
+    schema: Option<Arc<SharedSchema>>,
+) -> Result<UncheckedBatch> {
     Ok(UncheckedBatch {
-        described: Described::build(description)?,
+        described: Described::build(description, schema)?,
     })
 }
 
 /// Imports and validates a described struct array (`+s`) as a RecordBatch.
 pub fn import_batch(description: &JsObject) -> Result<RecordBatch> {
-    import_batch_unchecked(description)?
+    import_batch_unchecked(description, None)?
         .validated()
         .map_err(invalid)
 }

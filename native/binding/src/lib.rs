@@ -298,17 +298,19 @@ impl NativeEngine {
     /// engine's threads (as `eval_json`), which also validate it first. The
     /// imported batch points into the JS buffers of its description, which
     /// stays referenced until the resolver (on the JS thread), after the
-    /// batch was dropped (c_data.rs invariants). With `matches`, the job also
-    /// builds the batch's match batch (a DoExchange reply), so the JS thread
-    /// only frames it.
+    /// batch was dropped (c_data.rs invariants). `schema` is the stream's,
+    /// built from a description of the same Arrow schema. With `matches`,
+    /// the job also builds the batch's match batch (a DoExchange reply), so
+    /// the JS thread only frames it.
     #[napi(ts_return_type = "Promise<MatchOutputJs>")]
     pub fn eval_arrow(
         &self,
         env: Env,
         batch: JsObject,
+        schema: ClassInstance<BatchSchema>,
         matches: Option<ClassInstance<MatchBatchBuilder>>,
     ) -> Result<JsObject> {
-        let unchecked = c_data::import_batch_unchecked(&batch)?;
+        let unchecked = c_data::import_batch_unchecked(&batch, Some(Arc::clone(&schema.shared)))?;
         let description = env.create_reference(batch)?;
         let table = matches.map(|builder| Arc::clone(&builder.table));
         let engine = Arc::clone(&self.engine);
@@ -414,6 +416,24 @@ impl From<match_batch::EncodedBatch> for EncodedBatchJs {
             header: encoded.header.into(),
             body: encoded.body.into(),
         }
+    }
+}
+
+/// The C schema of a stream's record batches, built once from the first
+/// batch's description and handed to evalArrow with every batch of the
+/// stream (c_data::SharedSchema). The TS side keeps one per Arrow schema.
+#[napi]
+pub struct BatchSchema {
+    shared: Arc<c_data::SharedSchema>,
+}
+
+#[napi]
+impl BatchSchema {
+    #[napi(constructor)]
+    pub fn new(description: JsObject) -> Result<Self> {
+        Ok(BatchSchema {
+            shared: Arc::new(c_data::SharedSchema::build(&description)?),
+        })
     }
 }
 
