@@ -272,29 +272,13 @@ impl Drop for SharedSchema {
     }
 }
 
-/// Where a described array's schema comes from.
-enum SchemaTree {
-    /// Built from this description, released with it.
-    Own(CSchema),
-    /// The stream's, built from an earlier description of the same schema.
-    Shared(Arc<SharedSchema>),
-}
-
-impl SchemaTree {
-    fn get(&self) -> &CSchema {
-        match self {
-            SchemaTree::Own(schema) => schema,
-            SchemaTree::Shared(shared) => &shared.0,
-        }
-    }
-}
-
 /// The C structs of one described array, built from JS but not yet read.
 ///
 /// They point into JS memory: the description must stay reachable until the
 /// structs are dropped (see the module invariants).
 struct Described {
-    schema: SchemaTree,
+    /// The stream's, or built from this description alone.
+    schema: Arc<SharedSchema>,
     array: CArray,
 }
 
@@ -307,8 +291,8 @@ unsafe impl Send for Described {}
 impl Described {
     fn build(description: &JsObject, schema: Option<Arc<SharedSchema>>) -> Result<Described> {
         let schema = match schema {
-            Some(shared) => SchemaTree::Shared(shared),
-            None => SchemaTree::Own(build_schema(description)?),
+            Some(shared) => shared,
+            None => Arc::new(SharedSchema::build(description)?),
         };
         Ok(Described {
             schema,
@@ -324,7 +308,7 @@ impl Described {
         // JS buffers they point into are alive (the caller's invariant).
         // conform checks the array against the schema, whichever description
         // the schema was built from.
-        unsafe { conform(self.schema.get(), &mut self.array) }
+        unsafe { conform(&self.schema.0, &mut self.array) }
             .map_err(|e| format!("Arrow C Data description is invalid: {e}"))?;
         // SAFETY: CSchema/CArray have the C Data Interface layout, which is
         // the layout of FFI_ArrowSchema/FFI_ArrowArray (both #[repr(C)]
@@ -334,7 +318,7 @@ impl Described {
         let (ffi_array, ffi_schema) = unsafe {
             (
                 FFI_ArrowArray::from_raw(&mut self.array as *mut CArray as *mut FFI_ArrowArray),
-                &*(self.schema.get() as *const CSchema as *const FFI_ArrowSchema),
+                &*(&self.schema.0 as *const CSchema as *const FFI_ArrowSchema),
             )
         };
         // SAFETY: conform checked every buffer against its format's needs.
@@ -346,17 +330,11 @@ impl Described {
 impl Drop for Described {
     fn drop(&mut self) {
         // The array is live only when `import` never ran; after it, a husk.
-        // An own schema is always released here; a shared one by its last
-        // holder.
-        // SAFETY: the release callbacks are ours and run at most once.
+        // The schema is released by its last holder (SharedSchema's Drop).
+        // SAFETY: the release callback is ours and runs at most once.
         unsafe {
             if let Some(release) = self.array.release {
                 release(&mut self.array);
-            }
-            if let SchemaTree::Own(schema) = &mut self.schema {
-                if let Some(release) = schema.release {
-                    release(schema);
-                }
             }
         }
     }
@@ -426,8 +404,9 @@ unsafe fn values_end(
 /// holds the bytes its format needs, and replaces misaligned buffers by
 /// aligned copies owned by the array's private data.
 ///
-/// SAFETY: `schema` and `array` were built by build_schema/build_array from
-/// one description, and the JS buffers they point into are alive.
+/// SAFETY: `schema` and `array` were built by build_schema/build_array (the
+/// schema possibly from another description: nothing here trusts that they
+/// agree), and the JS buffers the array points into are alive.
 unsafe fn conform(schema: &CSchema, array: &mut CArray) -> std::result::Result<(), String> {
     let format = std::ffi::CStr::from_ptr(schema.format)
         .to_str()
