@@ -9,6 +9,11 @@
  *       offered rates of 10k-100k events/s (the target is p99 <10 ms at 100k),
  *       with the referenced fields the events carry, then with all of them.
  * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma] [--exchange-rows N]
+ *                            [--pipelines sysmon,windows|none] [--parts put,exchange]
+ * `--parts exchange` runs (c) alone; (b) always runs with (a), which it is measured against.
+ * The server routes rules by logsource with the README's pipelines (PIPELINES), as a deployment
+ * over these Windows events would; `--pipelines none` evaluates every rule on every event, where
+ * rules such as "not selection" on another product's field match each event.
  * The PutResult match counts are summed and checked against a second pass.
  */
 
@@ -24,6 +29,7 @@ import { Table, Utf8, vectorFromArray, type RecordBatch, type Vector } from "apa
 import { FlightClient } from "../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
 import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type FlightDescriptor, type PutResult } from "../src/flight/protocol.ts";
+import { PIPELINES, pipelineList } from "./lib/corpus.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -237,8 +243,10 @@ function batchBytes(batch: RecordBatch): number {
 async function main(): Promise<void> {
   const rules = arg("rules", "/work/shared/sigma/rules");
   const eventsFile = arg("events", "/work/shared/events/windows_evtx_attack_samples.ndjson.gz");
+  const pipelines = pipelineList(arg("pipelines", PIPELINES.join(",")));
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, bun ${Bun.version}, MIMALLOC_PURGE_DELAY=${process.env.MIMALLOC_PURGE_DELAY}`);
-  const ceiling = await transportCeiling();
+  const parts = arg("parts", "put,exchange").split(",");
+  const ceiling = parts.includes("put") ? await transportCeiling() : new Map<number, number>();
   if (!existsSync(rules) || !existsSync(eventsFile)) {
     console.log(`(b)/(c) skipped: ${rules} or ${eventsFile} is absent`);
     return;
@@ -250,7 +258,7 @@ async function main(): Promise<void> {
   const port0 = 40000 + Math.floor(Math.random() * 20000);
   let served: { child: ChildProcess; port: number };
   try {
-    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules, "--out", "/dev/null"], /"port":(\d+)|listening on (\d+)/, "flight server");
+    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules, ...pipelines.flatMap((p) => ["--pipeline", p]), "--out", "/dev/null"], /"port":(\d+)|listening on (\d+)/, "flight server");
   } catch (error) {
     console.log(`(b)/(c) skipped: ${(error as Error).message.split("\n")[0]}`);
     return;
@@ -262,11 +270,11 @@ async function main(): Promise<void> {
     const schema = await client.getSchema("input");
     const fields = schema?.fields.map((f) => f.name) ?? ["CommandLine", "Image"];
     const events = loadEvents(eventsFile, 20_000);
-    console.log(`rules: ${ruleCount} (${rules}), referenced fields: ${fields.length}, events: ${events.length} from ${eventsFile.split("/").pop()}`);
+    console.log(`rules: ${ruleCount} (${rules}), pipelines: ${pipelines.join(", ") || "none"}, referenced fields: ${fields.length}, events: ${events.length} from ${eventsFile.split("/").pop()}`);
 
     // (b) DoPut throughput: batches of the corpus repeated, ~3.5 and ~35 MiB per message, 1 GiB
     // each: the VM's speed drifts from one second to the next, so short runs scatter.
-    for (const rows of [2_000, 20_000]) {
+    for (const rows of parts.includes("put") ? [2_000, 20_000] : []) {
       const sample: Record<string, unknown>[] = [];
       while (sample.length < rows) sample.push(...events.slice(0, rows - sample.length));
       const batch = toBatch(sample, fields);
@@ -296,7 +304,7 @@ async function main(): Promise<void> {
       ["the fields they carry", carried, EXCHANGE_RATES],
       ["all referenced fields", fields, [EXCHANGE_RATES[0] ?? 10_000, EXCHANGE_RATES.at(-1) ?? 100_000]],
     ];
-    for (const [shape, columns, rates] of shapes) {
+    for (const [shape, columns, rates] of parts.includes("exchange") ? shapes : []) {
       const batch = toBatch(exchanged, columns);
       console.log(`(c) DoExchange, ${shape}: ${columns.length} columns, ${(batchBytes(batch) / 1e6).toFixed(2)} MB per batch of ${batch.numRows}`);
       for (const rate of rates) {

@@ -25,6 +25,11 @@ export const CHUNK_BYTES = DEFAULT_CHUNK_BYTES;
 /** The pipelines the README gives for SigmaHQ's Windows rules over these flattened events. */
 export const PIPELINES = ["sysmon", "windows"];
 
+/** A bench's `--pipelines a,b` flag: the pipeline names, or none for "none". */
+export function pipelineList(text: string): string[] {
+  return text === "none" ? [] : text.split(",").filter((name) => name !== "");
+}
+
 export function skip(bench: string, reason: string): never {
   console.log(`bench/${bench}: skipped: ${reason}`);
   process.exit(0);
