@@ -12,6 +12,7 @@
 //! scratch pool (a mutex held only to take/return a scratch) and atomic
 //! counters.
 
+use crate::batch_threads::BatchThreads;
 use crate::bitset::Bitset;
 use crate::columns;
 use crate::correlation::{
@@ -26,7 +27,7 @@ use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Instant;
 
 /// A JSON chunk is parsed and evaluated in sub-batches of at most this many
@@ -207,6 +208,8 @@ pub struct Engine {
     /// The evaluation threads (None if they could not be started: work then
     /// runs on the calling thread).
     workers: Option<rayon::ThreadPool>,
+    /// Where batch jobs wait for their work items (`spawn`).
+    batch_threads: BatchThreads,
     sub_batch_bytes: usize,
 }
 
@@ -274,6 +277,7 @@ impl Engine {
                 stats: AtomicStats::default(),
                 threads,
                 workers,
+                batch_threads: BatchThreads::default(),
                 sub_batch_bytes: SUB_BATCH_BYTES,
             },
             errors,
@@ -378,31 +382,20 @@ impl Engine {
         parts
     }
 
-    /// Run `job` (one batch's evaluation) on a thread of its own, off the
-    /// caller's; it waits there while its work items run on the engine's
-    /// threads. The pool's threads only ever run work items, which never
-    /// block: a batch's job blocks (its correlation step waits for earlier
-    /// tickets), and on a pool thread it could be stacked, by work stealing,
-    /// on top of the very batch it waits for. Runs `job` on the calling
-    /// thread if no thread can be started.
+    /// Run `job` (one batch's evaluation) off the caller's thread.
+    ///
+    /// With correlation rules a job blocks (its correlation step waits for
+    /// earlier tickets), so it runs on a batch thread (`BatchThreads`) and
+    /// waits there while its work items run on the engine's threads: on a
+    /// pool thread it could be stacked, by work stealing, on top of the very
+    /// batch it waits for. Without them a job never blocks and runs on the
+    /// pool itself, where its work items start without a hand-off between
+    /// threads: for a small batch, the wake-ups of a batch thread and a pool
+    /// thread cost more than its evaluation.
     pub fn spawn<F: FnOnce() + Send + 'static>(&self, job: F) {
-        fn take<F>(slot: &Mutex<Option<F>>) -> Option<F> {
-            slot.lock().ok().and_then(|mut job| job.take())
-        }
-        // Shared so that the job is still here if the thread cannot start.
-        let slot = Arc::new(Mutex::new(Some(job)));
-        let theirs = Arc::clone(&slot);
-        let spawned = std::thread::Builder::new()
-            .name("sigma-batch".into())
-            .spawn(move || {
-                if let Some(job) = take(&theirs) {
-                    job();
-                }
-            });
-        if spawned.is_err() {
-            if let Some(job) = take(&slot) {
-                job();
-            }
+        match &self.workers {
+            Some(pool) if self.corr.never_waits() => pool.spawn(job),
+            _ => self.batch_threads.run(job),
         }
     }
 
@@ -419,8 +412,9 @@ impl Engine {
             self.put_scratch(sc);
             out
         };
-        // Even a single item goes to the pool: the caller is a batch's own
-        // thread, and the pool's size is what bounds the threads at work.
+        // Even a single item goes to the pool, whose size is what bounds the
+        // threads at work; from a job already on the pool, `install` runs
+        // the items in place.
         match &self.workers {
             Some(pool) => pool.install(|| {
                 (0..items)

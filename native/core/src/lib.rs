@@ -10,6 +10,7 @@
 //! tests. Correlation rules ([`correlation`]) consume the matches of their
 //! source rules and keep windowed state inside the engine (snapshot/restore).
 
+mod batch_threads;
 pub mod bitset;
 pub mod columns;
 pub mod correlation;

@@ -115,6 +115,12 @@ impl Correlation {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Without correlation rules there is no state to feed in order, so
+    /// `process` returns at once instead of waiting for earlier tickets.
+    pub fn never_waits(&self) -> bool {
+        self.cor.is_empty()
+    }
+
     /// Reserve the next place in the correlation order.
     pub fn ticket(&self) -> Ticket {
         self.seq.issue()
@@ -180,14 +186,13 @@ impl Correlation {
         rows: &[RowInput],
         now_ms: Option<i64>,
     ) -> Vec<(u32, u32)> {
+        if self.never_waits() {
+            self.seq.settle(ticket);
+            return Vec::new();
+        }
         self.seq.wait_turn(&ticket);
-        let fired = if self.cor.is_empty() {
-            Vec::new()
-        } else {
-            let now = now_ms.unwrap_or_else(wall_ms);
-            let mut st = self.lock();
-            st.process(&self.cor, rows, now)
-        };
+        let now = now_ms.unwrap_or_else(wall_ms);
+        let fired = self.lock().process(&self.cor, rows, now);
         self.seq.settle(ticket);
         let mut out: Vec<(u32, u32)> = fired
             .into_iter()
