@@ -28,23 +28,16 @@
  * The broker is scripts/services/kafka.sh's; it is stopped at the end unless
  * SIGMA_KAFKA_KEEP=1. The produced topic is reused across runs.
  *
- * What limits it (2026-11-27, 200k events of ~1.6 KB, 3,141 rules, 258,673
- * matches; 2 cores shared with the broker and concurrent builds, so noisy):
- * - Input: kafkajs decodes each record into JS objects, but a do-nothing
- *   pipeline still reads ~75k messages/s once the fetch no longer parks for
- *   kafkajs's default 5 s at the end (the source's FETCH_MAX_WAIT_MS); with
- *   the engine and /dev/null output the run is ~32k events/s, against
- *   ~50-70k from a file.
- * - Output: producing ~1.3 match records (~2.4 KB each) per event back is
- *   most of the rest. A CPU profile of the main thread puts ~60% in kafkajs's
- *   produce encoding (a Buffer allocated and copied per record, per record
- *   batch and per request, growing by doubling) and ~10% in its JS CRC32C;
- *   the idempotent producer sends one request at a time, and each record
- *   batch must stay under the broker's 1 MiB message.max.bytes. Rendering
- *   the records, now bytes straight from the input, is ~8%.
- * 300k events/s needs the fetch, record decoding and produce encoding moved
- * out of the JS thread (a Rust client in the addon, or at least a producer
- * in a worker and a hand-written record-batch encoder), plus a faster engine.
+ * What limits it (2026-11-27, 200k events of ~1.3 KB, 3,141 rules routed by
+ * the pipelines, 2,303 matches; 2 cores shared with the broker): CPU. The
+ * engine takes ~7 µs of CPU per event from a file (187-232k events/s),
+ * kafkajs alone decodes ~200k events/s on the JS thread, and the broker runs
+ * on the same cores, so the Kafka run reaches 59-79k events/s. Unrouted
+ * (`--pipelines none`), producing ~1.3 match records of ~2.4 KB per event
+ * back is most of the cost: kafkajs's produce encoding (a Buffer allocated
+ * and copied per record, record batch and request) and its JS CRC32C, one
+ * request at a time for the idempotent producer. 300k events/s needs the
+ * Kafka decoding out of JavaScript and a cheaper evaluation, or more cores.
  */
 
 import { cpus } from "node:os";
