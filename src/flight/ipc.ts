@@ -41,6 +41,7 @@ import { VectorLoader } from "apache-arrow/visitor/vectorloader";
 import type { DictionaryBatch as DictionaryBatchHeader, RecordBatch as RecordBatchHeader } from "apache-arrow/ipc/metadata/message";
 import type { ArrowRecords } from "../batch/batch.ts";
 import { ARROW_FLAG_NULLABLE, exportData, formatOf, type CDataArray } from "../batch/c-data.ts";
+import { readRecordBatchLayout, type RecordBatchLayout } from "./batch-header.ts";
 import type { FlightData, FlightDataOut, FlightDescriptor } from "./protocol.ts";
 
 export class InvalidIpc extends Error {}
@@ -68,9 +69,10 @@ export class IpcDecoder {
       // Metadata-only messages (app_metadata with no IPC payload) are legal in Flight.
       return null;
     }
-    let message: Message;
+    // Record batches, nearly every message of a stream, skip apache-arrow's decoding (batch-header.ts).
+    let message: RecordBatchLayout | Message;
     try {
-      message = Message.decode(data.dataHeader);
+      message = readRecordBatchLayout(data.dataHeader) ?? Message.decode(data.dataHeader);
     } catch (error) {
       throw new InvalidIpc(`data_header is not an IPC message: ${describe(error)}`);
     }
@@ -78,20 +80,22 @@ export class IpcDecoder {
       throw new InvalidIpc(`IPC message declares a ${message.bodyLength}-byte body, data_body has ${data.dataBody.length}`);
     }
     const body = data.dataBody.subarray(0, message.bodyLength);
+    const kind = message instanceof Message ? message.headerType : MessageHeader.RecordBatch;
     try {
-      switch (message.headerType) {
+      if (!(message instanceof Message)) {
+        return { kind: "batch", records: this.#batch(message, data.dataHeader, body), appMetadata: data.appMetadata };
+      }
+      switch (kind) {
         case MessageHeader.Schema:
           return this.#schema(message.header() as Schema);
         case MessageHeader.DictionaryBatch:
           return this.#dictionary(message.header() as DictionaryBatchHeader, aligned(body));
-        case MessageHeader.RecordBatch:
-          return { kind: "batch", records: this.#batch(message.header() as RecordBatchHeader, body), appMetadata: data.appMetadata };
         default:
-          throw new InvalidIpc(`unsupported IPC message type ${String(message.headerType)}`);
+          throw new InvalidIpc(`unsupported IPC message type ${String(kind)}`);
       }
     } catch (error) {
       if (error instanceof InvalidIpc) throw error;
-      throw new InvalidIpc(`malformed IPC ${MessageHeader[message.headerType] ?? "message"}: ${describe(error)}`);
+      throw new InvalidIpc(`malformed IPC ${MessageHeader[kind] ?? "message"}: ${describe(error)}`);
     }
   }
 
@@ -113,7 +117,7 @@ export class IpcDecoder {
     const type = schema.dictionaries.get(header.id);
     if (type === undefined) throw new InvalidIpc(`dictionary batch for unknown id ${header.id}`);
     if (header.data.compression !== null && header.data.compression !== undefined) throw new InvalidIpc("compressed IPC bodies are not supported");
-    checkRegions(header.data, body);
+    checkRegions(regionsOf(header.data), body);
     const loaded = new VectorLoader(body, header.data.nodes, header.data.buffers, this.#dictionaries, schema.metadataVersion).visitMany([type]);
     const data = loaded[0];
     if (data === undefined) throw new InvalidIpc("empty dictionary batch");
@@ -124,21 +128,22 @@ export class IpcDecoder {
     return { kind: "dictionary", id: header.id };
   }
 
-  #batch(header: RecordBatchHeader, body: Uint8Array): ArrowRecords {
+  /** `header` is the message's flatbuffer, decoded again by apache-arrow only if `record()` is called. */
+  #batch(layout: RecordBatchLayout, header: Uint8Array, body: Uint8Array): ArrowRecords {
     const schema = this.#requireSchema();
-    if (header.compression !== null && header.compression !== undefined) throw new InvalidIpc("compressed IPC bodies are not supported");
-    checkRegions(header, body);
+    if (layout.compressed) throw new InvalidIpc("compressed IPC bodies are not supported");
+    checkRegions(layout, body);
     // A later dictionary batch may replace an id; this batch keeps the ones it was sent with.
     const dictionaries = this.#dictionaries.size === 0 ? this.#dictionaries : new Map(this.#dictionaries);
-    const description = describeBatch(schema, header, body, dictionaries);
+    const description = describeBatch(schema, layout, body, dictionaries);
     let record: RecordBatch | null = null;
     return {
       schema,
-      numRows: header.length,
+      numRows: layout.length,
       byteLength: body.byteLength,
       description,
       record: () => {
-        record ??= loadBatch(schema, header, aligned(body), dictionaries);
+        record ??= loadBatch(schema, Message.decode(header).header() as RecordBatchHeader, aligned(body), dictionaries);
         return record;
       },
     };
@@ -169,21 +174,22 @@ function loadBatch(schema: Schema, header: RecordBatchHeader, body: Uint8Array, 
  * contents are the addon's to check; this only refuses what cannot be laid
  * out (too few nodes or regions, an unknown dictionary id).
  */
-function describeBatch(schema: Schema, header: RecordBatchHeader, body: Uint8Array, dictionaries: Map<number, Vector>): CDataArray {
+function describeBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Array, dictionaries: Map<number, Vector>): CDataArray {
+  const { nodes, buffers } = layout;
   let node = 0;
   let region = 0;
-  const nextNode = (name: string): { length: number; nullCount: number } => {
-    const next = header.nodes[node++];
-    if (next === undefined) throw new InvalidIpc(`column ${name}: the record batch has too few field nodes`);
-    return next;
-  };
-  const nextBuffer = (name: string): Uint8Array => {
-    const next = header.buffers[region++];
-    if (next === undefined) throw new InvalidIpc(`column ${name}: the record batch has too few buffers`);
-    return body.subarray(next.offset, next.offset + next.length);
-  };
   const describeField = (field: Field): CDataArray => {
-    const { length, nullCount } = nextNode(field.name);
+    if (node + 2 > nodes.length) throw new InvalidIpc(`column ${field.name}: the record batch has too few field nodes`);
+    const length = nodes[node] as number;
+    const nullCount = nodes[node + 1] as number;
+    node += 2;
+    const nextBuffer = (): Uint8Array => {
+      if (region + 2 > buffers.length) throw new InvalidIpc(`column ${field.name}: the record batch has too few buffers`);
+      const offset = buffers[region] as number;
+      const bytes = buffers[region + 1] as number;
+      region += 2;
+      return body.subarray(offset, offset + bytes);
+    };
     const type = field.type;
     const array: CDataArray = { format: "", name: field.name, flags: field.nullable ? ARROW_FLAG_NULLABLE : 0, length, nullCount, offset: 0, buffers: [], children: [], dictionary: null };
     if (type.typeId === Type.Null) {
@@ -191,14 +197,14 @@ function describeBatch(schema: Schema, header: RecordBatchHeader, body: Uint8Arr
       array.format = formatOf(type);
       return array;
     }
-    const validity = nextBuffer(field.name);
+    const validity = nextBuffer();
     // No nulls: the C Data Interface lets the validity buffer be absent.
     array.buffers.push(nullCount === 0 ? null : validity);
     if (DataType.isDictionary(type)) {
       const values = dictionaries.get(type.id)?.data;
       if (values === undefined || values.length !== 1) throw new InvalidIpc(`column ${field.name}: dictionary ${type.id} has not been sent`);
       array.format = formatOf(type.indices);
-      array.buffers.push(nextBuffer(field.name));
+      array.buffers.push(nextBuffer());
       array.dictionary = exportData(values[0] as Data, "", true);
       return array;
     }
@@ -207,23 +213,23 @@ function describeBatch(schema: Schema, header: RecordBatchHeader, body: Uint8Arr
       case Type.Utf8:
       case Type.LargeUtf8:
       case Type.Binary:
-        array.buffers.push(nextBuffer(field.name), nextBuffer(field.name));
+        array.buffers.push(nextBuffer(), nextBuffer());
         return array;
       case Type.List:
       case Type.LargeList:
-        array.buffers.push(nextBuffer(field.name));
+        array.buffers.push(nextBuffer());
         array.children = type.children.map(describeField);
         return array;
       case Type.Struct:
         array.children = type.children.map(describeField);
         return array;
       default:
-        array.buffers.push(nextBuffer(field.name));
+        array.buffers.push(nextBuffer());
         return array;
     }
   };
   const children = schema.fields.map(describeField);
-  return { format: "+s", name: "", flags: 0, length: header.length, nullCount: 0, offset: 0, buffers: [null], children, dictionary: null };
+  return { format: "+s", name: "", flags: 0, length: layout.length, nullCount: 0, offset: 0, buffers: [null], children, dictionary: null };
 }
 
 function describe(error: unknown): string {
@@ -236,15 +242,31 @@ function aligned(body: Uint8Array): Uint8Array {
   return body.byteOffset % 8 === 0 ? body : new Uint8Array(body);
 }
 
-function checkRegions(header: RecordBatchHeader, body: Uint8Array): void {
-  if (!Number.isSafeInteger(header.length) || header.length < 0) throw new InvalidIpc(`bad record batch length ${header.length}`);
-  for (const region of header.buffers) {
-    if (region.offset < 0 || region.length < 0 || region.offset + region.length > body.length) {
-      throw new InvalidIpc(`buffer region ${region.offset}+${region.length} lies outside the ${body.length}-byte body`);
+type Regions = Pick<RecordBatchLayout, "length" | "nodes" | "buffers">;
+
+/** A dictionary batch's nodes and regions, as `readRecordBatchLayout` gives a record batch's. */
+function regionsOf(header: RecordBatchHeader): Regions {
+  return {
+    length: header.length,
+    nodes: Float64Array.from(header.nodes.flatMap((n) => [n.length, n.nullCount])),
+    buffers: Float64Array.from(header.buffers.flatMap((b) => [b.offset, b.length])),
+  };
+}
+
+function checkRegions(layout: Regions, body: Uint8Array): void {
+  if (!Number.isSafeInteger(layout.length) || layout.length < 0) throw new InvalidIpc(`bad record batch length ${layout.length}`);
+  const { buffers, nodes } = layout;
+  for (let i = 0; i + 1 < buffers.length; i += 2) {
+    const offset = buffers[i] as number;
+    const length = buffers[i + 1] as number;
+    if (!(offset >= 0 && length >= 0 && offset + length <= body.length)) {
+      throw new InvalidIpc(`buffer region ${offset}+${length} lies outside the ${body.length}-byte body`);
     }
   }
-  for (const node of header.nodes) {
-    if (node.length < 0 || node.nullCount < 0 || node.nullCount > node.length) throw new InvalidIpc(`bad field node ${node.length}/${node.nullCount}`);
+  for (let i = 0; i + 1 < nodes.length; i += 2) {
+    const length = nodes[i] as number;
+    const nullCount = nodes[i + 1] as number;
+    if (!(length >= 0 && nullCount >= 0 && nullCount <= length)) throw new InvalidIpc(`bad field node ${length}/${nullCount}`);
   }
 }
 
