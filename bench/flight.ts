@@ -5,10 +5,11 @@
  *   (b) Flight DoPut into the server (dist/sigma, or `bun src/main.ts` when
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
  *       events/s, and the ratio to (a) at the same message size;
- *   (c) DoExchange round-trip latency (p50/p99) of 1,000-event batches (--exchange-rows) at
- *       offered rates of 10k-100k events/s (the target is p99 <10 ms at 100k),
- *       with the referenced fields the events carry, then with all of them.
- * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma] [--exchange-rows N]
+ *   (c) DoExchange round-trip latency (p50/p99) of batches of 1,000 and of 100 events
+ *       (--exchange-rows, a comma list) at offered rates of 10k-100k events/s (the target
+ *       is p99 <10 ms at 100k), with the referenced fields the events carry, then with all
+ *       of them.
+ * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma] [--exchange-rows 1000,100]
  *                            [--pipelines sysmon,windows|none] [--parts put,exchange]
  * `--parts exchange` runs (c) alone; (b) always runs with (a), which it is measured against.
  * The server routes rules by logsource with the README's pipelines (PIPELINES), as a deployment
@@ -295,16 +296,20 @@ async function main(): Promise<void> {
       if (perBatch.size !== 1) process.exitCode = 1;
     }
 
-    // (c) DoExchange latency: batches of --exchange-rows events at offered rates up to the target's 100k events/s.
-    // A low-latency client sends the referenced fields its events carry; (c) also sends all of
-    // them, as (b) does, where every null column still costs 4 bytes of offsets per event.
-    const exchanged = events.slice(0, Number(arg("exchange-rows", "1000")));
-    const carried = fields.filter((f) => exchanged.some((e) => e[f] !== undefined && e[f] !== null));
-    const shapes: [string, string[], number[]][] = [
-      ["the fields they carry", carried, EXCHANGE_RATES],
-      ["all referenced fields", fields, [EXCHANGE_RATES[0] ?? 10_000, EXCHANGE_RATES.at(-1) ?? 100_000]],
-    ];
-    for (const [shape, columns, rates] of parts.includes("exchange") ? shapes : []) {
+    // (c) DoExchange latency: batches of each --exchange-rows size at offered rates up to the target's 100k events/s.
+    // A low-latency client sends small batches with the referenced fields its events carry; (c)
+    // also sends all of them, as (b) does, where every null column still costs 4 bytes of
+    // offsets per event.
+    const shapes: [string, Record<string, unknown>[], string[], number[]][] = [];
+    for (const rows of arg("exchange-rows", "1000,100").split(",").map(Number)) {
+      const exchanged = events.slice(0, rows);
+      const carried = fields.filter((f) => exchanged.some((e) => e[f] !== undefined && e[f] !== null));
+      shapes.push(
+        ["the fields they carry", exchanged, carried, EXCHANGE_RATES],
+        ["all referenced fields", exchanged, fields, [EXCHANGE_RATES[0] ?? 10_000, EXCHANGE_RATES.at(-1) ?? 100_000]],
+      );
+    }
+    for (const [shape, exchanged, columns, rates] of parts.includes("exchange") ? shapes : []) {
       const batch = toBatch(exchanged, columns);
       console.log(`(c) DoExchange, ${shape}: ${columns.length} columns, ${(batchBytes(batch) / 1e6).toFixed(2)} MB per batch of ${batch.numRows}`);
       for (const rate of rates) {
