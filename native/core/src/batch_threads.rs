@@ -1,11 +1,11 @@
-//! Reused threads for batch jobs (`Engine::spawn`).
+//! Reused threads for the batch jobs of plans with correlation rules
+//! (`Engine::spawn`).
 //!
-//! A batch job blocks: it waits for its work items on the engine's pool and,
-//! for correlations, for earlier batches' tickets. So it cannot run on the
-//! pool, and it used to get a thread of its own, created and torn down per
-//! batch. At a thousand small DoExchange batches a second that creation was
-//! a visible share of the per-batch cost; here a thread that finished a job
-//! waits for the next one instead.
+//! Such a job blocks: its correlation step waits for earlier batches'
+//! tickets, so it cannot run on the engine's pool. It used to get a thread
+//! of its own, created and torn down per batch; at a thousand small batches
+//! a second that creation is a visible share of the per-batch cost, so here
+//! a thread that finished a job waits for the next one instead.
 //!
 //! Invariants:
 //! - jobs start in submission order (one FIFO queue), so a job that waits
@@ -56,7 +56,6 @@ impl BatchThreads {
         // The receiver lives as long as `self`, so the send cannot fail; if
         // it did, the job would still run, here.
         if let Err(mpsc::SendError(job)) = self.queue.send(Box::new(job)) {
-            self.idle.fetch_add(1, Ordering::AcqRel);
             job();
         }
     }

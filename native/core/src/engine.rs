@@ -262,6 +262,10 @@ impl Engine {
         let workers = rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
             .thread_name(|i| format!("sigma-eval-{i}"))
+            // Batch jobs run on the pool (`spawn`) and turn evaluation panics
+            // into errors; one that still escaped would abort the process
+            // without a handler. The panic hook has reported it already.
+            .panic_handler(|_| {})
             .build()
             .ok();
         let build_combined = plan.combined_builder();
