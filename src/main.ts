@@ -16,6 +16,7 @@ import { runCommand } from "./cli/run.ts";
 import { RulesUnusable } from "./cli/ruleset.ts";
 import { ioFlags } from "./io/registry.ts";
 import { InputUnreadable } from "./io/sources/json.ts";
+import { routeProcessWarnings } from "./telemetry/log.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 const COMMANDS = [["run"], ["explain"], ["rules", "lint"], ["rules", "list"]];
@@ -58,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+routeProcessWarnings();
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {

@@ -34,3 +34,20 @@ export const log = {
   warn: (event: string, fields: Record<string, unknown> = {}): void => emit("warn", event, fields),
   error: (event: string, fields: Record<string, unknown> = {}): void => emit("error", event, fields),
 };
+
+/**
+ * Runtime warnings (`process.emitWarning`) become log events, not the
+ * runtime's own unstructured stderr lines among the JSON ones. kafkajs arms a
+ * timer with a negative delay whenever its request queue is not throttled
+ * (`throttledUntil - Date.now()` with `throttledUntil` at -1); the runtime
+ * clamps it to 1 ms and warns on every Kafka run, so that warning is logged
+ * at debug.
+ */
+export function routeProcessWarnings(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    const fields = { name: warning.name, message: warning.message };
+    if (warning.name === "TimeoutNegativeWarning") log.debug("process.warning", fields);
+    else log.warn("process.warning", fields);
+  });
+}
