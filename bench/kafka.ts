@@ -45,7 +45,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { spawn } from "bun";
 import { Partitioners } from "kafkajs";
 import { BROKER, brokerUnavailableReason, startBroker, stopBroker, testKafka, uniqueName } from "../test/e2e/kafka-broker.ts";
+import { routeProcessWarnings } from "../src/telemetry/log.ts";
 import { PIPELINES, pipelineList } from "./lib/corpus.ts";
+
+// kafkajs's negative timer warning, as in sigma itself (src/telemetry/log.ts).
+routeProcessWarnings();
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const SHARED_EVENTS = process.env.SIGMA_SHARED_EVENTS ?? `${ROOT}../shared/events`;
