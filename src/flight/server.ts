@@ -421,7 +421,7 @@ export class FlightServer implements Source {
     else this.#counters.exchangeCalls++;
     const ctx = this.#ctx ?? (await this.#ctxReady);
     const decoder = new IpcDecoder();
-    const pending: Promise<void>[] = [];
+    const unsettled = new OpenAcks();
     let failure: string | null = null;
     let failedEarly = false;
     let exchange: ExchangeReply | null = null;
@@ -454,8 +454,7 @@ export class FlightServer implements Source {
         this.#tags.set(batch, tag);
         this.#counters.batches++;
         this.#counters.rows += records.numRows;
-        let settled: () => void = () => {};
-        pending.push(new Promise<void>((resolve) => (settled = resolve)));
+        unsettled.opened();
         const ack = new Ack((outcome: AckStatus, reason?: string) => {
           if (outcome !== "delivered") {
             failure ??= `batch ${n} failed: ${reason ?? "unknown"}`;
@@ -470,17 +469,17 @@ export class FlightServer implements Source {
           } else if (mode === "put" && !call.cancelled) {
             (call as ServerDuplexStream<FlightData, PutResult>).write({ appMetadata: Buffer.from(JSON.stringify({ batch: n, matches: tag.matches })) });
           }
-          settled();
+          unsettled.settled();
         }, ctx.ledger);
         await ctx.emit(batch, ack);
       }
-      await Promise.all(pending);
+      await unsettled.drained();
       if (failedEarly) return;
       if (failure !== null) throw new FlightCallFailed(failure);
       if (!call.cancelled) call.end();
     } catch (error) {
       // Acks already handed to the pipeline still settle; wait so none is left open behind the error.
-      await Promise.all(pending);
+      await unsettled.drained();
       const invalid = error instanceof InvalidIpc || (error instanceof Error && error.name === "WireError");
       if (invalid) this.#counters.invalid++;
       const code = invalid ? status.INVALID_ARGUMENT : status.INTERNAL;
@@ -494,6 +493,33 @@ export class FlightServer implements Source {
 }
 
 class FlightCallFailed extends Error {}
+
+/**
+ * The acks of one call that have not settled yet. A count, not a list of
+ * promises: a DoPut or DoExchange call may live for days at a thousand
+ * batches a second.
+ */
+class OpenAcks {
+  #open = 0;
+  #waiters: (() => void)[] = [];
+
+  opened(): void {
+    this.#open++;
+  }
+
+  settled(): void {
+    this.#open--;
+    if (this.#open > 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves once every opened ack has settled. */
+  drained(): Promise<void> {
+    return this.#open === 0 ? Promise.resolve() : new Promise<void>((resolve) => this.#waiters.push(resolve));
+  }
+}
 
 /**
  * Reads a server stream one message at a time, pausing the stream while a
