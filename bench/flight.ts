@@ -30,7 +30,7 @@ import { Table, Utf8, vectorFromArray, type RecordBatch, type Vector } from "apa
 import { FlightClient } from "../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
 import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type FlightDescriptor, type PutResult } from "../src/flight/protocol.ts";
-import { PIPELINES, pipelineList } from "./lib/corpus.ts";
+import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
   const port0 = 40000 + Math.floor(Math.random() * 20000);
   let served: { child: ChildProcess; port: number };
   try {
-    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules, ...pipelines.flatMap((p) => ["--pipeline", p]), "--out", "/dev/null"], /"port":(\d+)|listening on (\d+)/, "flight server");
+    served = await spawnPort([...cmd, "--flight-server", `127.0.0.1:${port0}`, "--rules", rules, ...pipelineFlags(pipelines), "--out", "/dev/null"], /"port":(\d+)|listening on (\d+)/, "flight server");
   } catch (error) {
     console.log(`(b)/(c) skipped: ${(error as Error).message.split("\n")[0]}`);
     return;

@@ -45,8 +45,9 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { spawn } from "bun";
 import { Partitioners } from "kafkajs";
 import { BROKER, brokerUnavailableReason, startBroker, stopBroker, testKafka, uniqueName } from "../test/e2e/kafka-broker.ts";
+import { DEFAULT_MAX_BATCH_BYTES, fetchSettings } from "../src/io/sources/kafka.ts";
 import { routeProcessWarnings } from "../src/telemetry/log.ts";
-import { PIPELINES, pipelineList } from "./lib/corpus.ts";
+import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
 
 // kafkajs's negative timer warning, as in sigma itself (src/telemetry/log.ts).
 routeProcessWarnings();
@@ -66,8 +67,6 @@ const partitions = Number(arg("partitions", "4"));
 const outputKind = arg("output", "kafka");
 const binary = arg("binary", `${ROOT}dist/sigma`);
 const pipelines = pipelineList(arg("pipelines", PIPELINES.join(",")));
-/** The Kafka source's default fetch size per partition (--kafka-max-batch-bytes). */
-const SOURCE_MAX_BATCH_BYTES = 4 << 20;
 
 function skip(reason: string): never {
   console.log(`bench/kafka: skipped: ${reason}`);
@@ -151,7 +150,7 @@ interface RunSummary {
 
 async function runSigma(args: string[]): Promise<RunSummary> {
   const started = performance.now();
-  const child = spawn([binary, "--rules", rulesPath, ...pipelines.flatMap((p) => ["--pipeline", p]), ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, SIGMA_LOG: "warn" } });
+  const child = spawn([binary, "--rules", rulesPath, ...pipelineFlags(pipelines), ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, SIGMA_LOG: "warn" } });
   const timer = setTimeout(() => child.kill("SIGKILL"), 15 * 60_000);
   const stderr = await new Response(child.stderr).text();
   const code = await child.exited;
@@ -173,12 +172,7 @@ async function runSigma(args: string[]): Promise<RunSummary> {
 
 /** kafkajs alone: a group consumer connects, joins, reads `count` messages of `topic` from the beginning and discards them. */
 async function consumeCeiling(topic: string, count: number): Promise<number> {
-  const consumer = testKafka().consumer({
-    groupId: uniqueName("sigma-bench-ceiling"),
-    maxBytesPerPartition: SOURCE_MAX_BATCH_BYTES,
-    maxBytes: Math.max(SOURCE_MAX_BATCH_BYTES * 4, 50 << 20),
-    maxWaitTimeInMs: 200,
-  });
+  const consumer = testKafka().consumer({ groupId: uniqueName("sigma-bench-ceiling"), ...fetchSettings(DEFAULT_MAX_BATCH_BYTES) });
   const started = performance.now();
   await consumer.connect();
   try {

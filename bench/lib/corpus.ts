@@ -30,6 +30,11 @@ export function pipelineList(text: string): string[] {
   return text === "none" ? [] : text.split(",").filter((name) => name !== "");
 }
 
+/** The binary's `--pipeline` flags for `names`. */
+export function pipelineFlags(names: readonly string[]): string[] {
+  return names.flatMap((name) => ["--pipeline", name]);
+}
+
 export function skip(bench: string, reason: string): never {
   console.log(`bench/${bench}: skipped: ${reason}`);
   process.exit(0);

@@ -178,18 +178,18 @@ function describeBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Arr
   const { nodes, buffers } = layout;
   let node = 0;
   let region = 0;
+  const nextBuffer = (name: string): Uint8Array => {
+    if (region + 2 > buffers.length) throw new InvalidIpc(`column ${name}: the record batch has too few buffers`);
+    const offset = buffers[region] as number;
+    const bytes = buffers[region + 1] as number;
+    region += 2;
+    return body.subarray(offset, offset + bytes);
+  };
   const describeField = (field: Field): CDataArray => {
     if (node + 2 > nodes.length) throw new InvalidIpc(`column ${field.name}: the record batch has too few field nodes`);
     const length = nodes[node] as number;
     const nullCount = nodes[node + 1] as number;
     node += 2;
-    const nextBuffer = (): Uint8Array => {
-      if (region + 2 > buffers.length) throw new InvalidIpc(`column ${field.name}: the record batch has too few buffers`);
-      const offset = buffers[region] as number;
-      const bytes = buffers[region + 1] as number;
-      region += 2;
-      return body.subarray(offset, offset + bytes);
-    };
     const type = field.type;
     const array: CDataArray = { format: "", name: field.name, flags: field.nullable ? ARROW_FLAG_NULLABLE : 0, length, nullCount, offset: 0, buffers: [], children: [], dictionary: null };
     if (type.typeId === Type.Null) {
@@ -197,14 +197,14 @@ function describeBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Arr
       array.format = formatOf(type);
       return array;
     }
-    const validity = nextBuffer();
+    const validity = nextBuffer(field.name);
     // No nulls: the C Data Interface lets the validity buffer be absent.
     array.buffers.push(nullCount === 0 ? null : validity);
     if (DataType.isDictionary(type)) {
       const values = dictionaries.get(type.id)?.data;
       if (values === undefined || values.length !== 1) throw new InvalidIpc(`column ${field.name}: dictionary ${type.id} has not been sent`);
       array.format = formatOf(type.indices);
-      array.buffers.push(nextBuffer());
+      array.buffers.push(nextBuffer(field.name));
       array.dictionary = exportData(values[0] as Data, "", true);
       return array;
     }
@@ -213,18 +213,18 @@ function describeBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Arr
       case Type.Utf8:
       case Type.LargeUtf8:
       case Type.Binary:
-        array.buffers.push(nextBuffer(), nextBuffer());
+        array.buffers.push(nextBuffer(field.name), nextBuffer(field.name));
         return array;
       case Type.List:
       case Type.LargeList:
-        array.buffers.push(nextBuffer());
+        array.buffers.push(nextBuffer(field.name));
         array.children = type.children.map(describeField);
         return array;
       case Type.Struct:
         array.children = type.children.map(describeField);
         return array;
       default:
-        array.buffers.push(nextBuffer());
+        array.buffers.push(nextBuffer(field.name));
         return array;
     }
   };

@@ -62,6 +62,11 @@ const HEARTBEAT_EVERY_MS = 3000;
  */
 const FETCH_MAX_WAIT_MS = 200;
 
+/** The consumer's fetch settings for batches of at most `maxBatchBytes` per partition (bench/kafka.ts uses them too). */
+export function fetchSettings(maxBatchBytes: number): { maxBytesPerPartition: number; maxBytes: number; maxWaitTimeInMs: number } {
+  return { maxBytesPerPartition: maxBatchBytes, maxBytes: Math.max(maxBatchBytes * 4, 50 << 20), maxWaitTimeInMs: FETCH_MAX_WAIT_MS };
+}
+
 function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
@@ -122,10 +127,8 @@ export class KafkaSource implements Source {
     const { groupId, topics, fromBeginning, maxBatchBytes } = this.#config;
     const consumer = this.#kafka.consumer({
       groupId,
-      maxBytesPerPartition: maxBatchBytes,
-      maxBytes: Math.max(maxBatchBytes * 4, 50 << 20),
+      ...fetchSettings(maxBatchBytes),
       allowAutoTopicCreation: false,
-      maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
     });
     this.#consumer = consumer;
     this.#committer = new CoalescingCommitter(
@@ -267,7 +270,7 @@ export class KafkaSource implements Source {
   }
 }
 
-const DEFAULT_MAX_BATCH_BYTES = 4 << 20;
+export const DEFAULT_MAX_BATCH_BYTES = 4 << 20;
 
 export function parseKafkaSourceConfig(options: Options): KafkaSourceConfig {
   const connection = parseKafkaConnection(options);
