@@ -4,13 +4,16 @@
  *       processes with a passthrough codec (no protobuf, no Arrow), 64 KiB–8 MiB messages;
  *   (b) Flight DoPut into the server (dist/sigma, or `bun src/main.ts` when
  *       the binary does not serve Flight yet) with the SigmaHQ rules: MB/s,
- *       events/s, and the ratio to (a) at the same message size;
+ *       events/s, and the ratio to (a) at the same message size and number of streams;
+ *   (a) and (b) run once per count of --streams (a comma list, default 1): that many
+ *       concurrent calls on one connection share the messages of the run (the issue's
+ *       "several streams"; bench/RESULTS.md has 1, 2 and 4);
  *   (c) DoExchange round-trip latency (p50/p99) of batches of 1,000 and of 100 events
  *       (--exchange-rows, a comma list) at offered rates of 10k-100k events/s (the target
  *       is p99 <10 ms at 100k), with the referenced fields the events carry, then with all
  *       of them.
  * Usage: bun bench/flight.ts [--rules DIR] [--events FILE.ndjson.gz] [--server binary|source] [--binary dist/sigma] [--exchange-rows 1000,100]
- *                            [--pipelines sysmon,windows|none] [--parts put,exchange]
+ *                            [--pipelines sysmon,windows|none] [--parts put,exchange] [--streams 1]
  * `--parts exchange` runs (c) alone; (b) always runs with (a), which it is measured against.
  * The server routes rules by logsource with the README's pipelines (PIPELINES), as a deployment
  * over these Windows events would; `--pipelines none` evaluates every rule on every event, where
@@ -93,32 +96,51 @@ async function spawnPort(cmd: string[], match: RegExp, what: string): Promise<{ 
   return { child, port };
 }
 
-async function transportCeiling(): Promise<Map<number, number>> {
+/** Resolves when `count` messages have been written to `call` (waiting on drain) and the call has ended. */
+async function writeAll(call: { write(m: Buffer): boolean; once(e: "drain", f: () => void): unknown; end(): void }, messages: (i: number) => Buffer[], count: number): Promise<void> {
+  for (let i = 0; i < count; i++) {
+    for (const message of messages(i)) {
+      if (!call.write(message)) await new Promise<void>((resolve) => call.once("drain", () => resolve()));
+    }
+  }
+  call.end();
+}
+
+/** `total` split over `streams` calls, the first ones taking the remainder. */
+function shares(total: number, streams: number): number[] {
+  return Array.from({ length: streams }, (_, i) => Math.floor(total / streams) + (i < total % streams ? 1 : 0));
+}
+
+/** Raw MB/s by message size, for each count of concurrent streams. */
+type Ceiling = Map<number, Map<number, number>>;
+
+async function transportCeiling(streamCounts: number[]): Promise<Ceiling> {
   const { child, port } = await spawnPort([process.execPath, import.meta.path, "--raw-server"], /^(\d+)$/m, "raw server");
   const client = new FlightClient(`grpc://127.0.0.1:${port}`);
-  const results = new Map<number, number>();
+  const results: Ceiling = new Map();
   try {
-    for (const size of [64 << 10, 1 << 20, 8 << 20]) {
-      const message = Buffer.alloc(size, 7);
-      const total = 1 << 30; // as much as each DoPut run (b) moves
-      const count = Math.max(8, Math.floor(total / size));
-      const started = performance.now();
-      await new Promise<void>((resolve, reject) => {
-        const call = client.rawClientStream(RAW_PATH, (error) => (error === null ? resolve() : reject(error)));
-        let i = 0;
-        const pump = (): void => {
-          while (i < count) {
-            i++;
-            if (!call.write(message)) return void call.once("drain", pump);
-          }
-          call.end();
-        };
-        pump();
-      });
-      const seconds = (performance.now() - started) / 1000;
-      const rate = mbps(size * count, seconds);
-      results.set(size, rate);
-      console.log(`(a) raw grpc-js client stream  ${String(size >> 10).padStart(5)} KiB x ${String(count).padStart(5)}: ${rate.toFixed(0).padStart(6)} MB/s`);
+    for (const streams of streamCounts) {
+      const bySize = new Map<number, number>();
+      results.set(streams, bySize);
+      for (const size of [64 << 10, 1 << 20, 8 << 20]) {
+        const message = Buffer.alloc(size, 7);
+        const total = 1 << 30; // as much as each DoPut run (b) moves
+        const count = Math.max(8, Math.floor(total / size));
+        const started = performance.now();
+        await Promise.all(
+          shares(count, streams).map(
+            (share) =>
+              new Promise<void>((resolve, reject) => {
+                const call = client.rawClientStream(RAW_PATH, (error) => (error === null ? resolve() : reject(error)));
+                writeAll(call, () => [message], share).catch(reject);
+              }),
+          ),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        const rate = mbps(size * count, seconds);
+        bySize.set(size, rate);
+        console.log(`(a) raw grpc-js client stream  ${String(size >> 10).padStart(5)} KiB x ${String(count).padStart(5)}, ${streams} stream(s): ${rate.toFixed(0).padStart(6)} MB/s`);
+      }
     }
   } finally {
     client.close();
@@ -177,12 +199,7 @@ async function putRepeated(client: FlightClient, path: string[], batch: RecordBa
     call.on("end", () => resolve());
     call.on("error", reject);
   });
-  for (let i = 0; i < count; i++) {
-    for (const message of i === 0 ? first : again) {
-      if (!call.write(message)) await new Promise<void>((resolve) => call.once("drain", () => resolve()));
-    }
-  }
-  call.end();
+  await writeAll(call, (i) => (i === 0 ? first : again), count);
   await ended;
   return results;
 }
@@ -247,7 +264,9 @@ async function main(): Promise<void> {
   const pipelines = pipelineList(arg("pipelines", PIPELINES.join(",")));
   console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, bun ${Bun.version}, MIMALLOC_PURGE_DELAY=${process.env.MIMALLOC_PURGE_DELAY}`);
   const parts = arg("parts", "put,exchange").split(",");
-  const ceiling = parts.includes("put") ? await transportCeiling() : new Map<number, number>();
+  const streamCounts = arg("streams", "1").split(",").map(Number);
+  if (streamCounts.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`--streams: ${arg("streams", "")} is not a comma list of positive integers`);
+  const ceiling = parts.includes("put") ? await transportCeiling(streamCounts) : new Map<number, Map<number, number>>();
   if (!existsSync(rules) || !existsSync(eventsFile)) {
     console.log(`(b)/(c) skipped: ${rules} or ${eventsFile} is absent`);
     return;
@@ -275,22 +294,23 @@ async function main(): Promise<void> {
 
     // (b) DoPut throughput: batches of the corpus repeated, ~3.5 and ~35 MiB per message, 1 GiB
     // each: the VM's speed drifts from one second to the next, so short runs scatter.
-    for (const rows of parts.includes("put") ? [2_000, 20_000] : []) {
+    for (const [rows, streams] of (parts.includes("put") ? [2_000, 20_000] : []).flatMap((rows) => streamCounts.map((streams) => [rows, streams] as const))) {
       const sample: Record<string, unknown>[] = [];
       while (sample.length < rows) sample.push(...events.slice(0, rows - sample.length));
       const batch = toBatch(sample, fields);
       const bytes = batchBytes(batch);
       const batches = Math.max(4, Math.floor((1 << 30) / bytes));
       const started = performance.now();
-      const results = await putRepeated(client, ["bench", String(rows)], batch, batches);
+      const results = (await Promise.all(shares(batches, streams).map((share, i) => putRepeated(client, ["bench", String(rows), String(i)], batch, share)))).flat();
       const seconds = (performance.now() - started) / 1000;
       if (results.length !== batches) throw new Error(`DoPut: ${results.length} PutResults for ${batches} batches`);
       const matches = results.map((r) => (JSON.parse(new TextDecoder().decode(r)) as { matches: number }).matches);
       const perBatch = new Set(matches);
       const rate = mbps(bytes * batches, seconds);
-      const nearest = [...ceiling.entries()].reduce((best, e) => (Math.abs(e[0] - bytes) < Math.abs(best[0] - bytes) ? e : best));
+      const raw = [...(ceiling.get(streams) ?? new Map<number, number>()).entries()];
+      const nearest = raw.reduce((best, e) => (Math.abs(e[0] - bytes) < Math.abs(best[0] - bytes) ? e : best), raw[0] ?? [0, 0]);
       console.log(
-        `(b) DoPut ${rows} events/batch (${(bytes / 2 ** 20).toFixed(1)} MiB) x ${batches}: ${rate.toFixed(0)} MB/s, ${Math.round((rows * batches) / seconds).toLocaleString("en-US")} events/s, ` +
+        `(b) DoPut ${rows} events/batch (${(bytes / 2 ** 20).toFixed(1)} MiB) x ${batches}, ${streams} stream(s): ${rate.toFixed(0)} MB/s, ${Math.round((rows * batches) / seconds).toLocaleString("en-US")} events/s, ` +
           `${nearest[1] > 0 ? ((rate / nearest[1]) * 100).toFixed(1) : "?"}% of raw at ${nearest[0] >> 10} KiB; matches/batch ${[...perBatch].join(",")}${perBatch.size === 1 ? " (consistent)" : " (INCONSISTENT)"}`,
       );
       if (perBatch.size !== 1) process.exitCode = 1;
