@@ -28,23 +28,30 @@
  * The broker is scripts/services/kafka.sh's; it is stopped at the end unless
  * SIGMA_KAFKA_KEEP=1. The produced topic is reused across runs.
  *
- * What limits it (2026-11-27, 200k events of ~1.3 KB, 3,141 rules routed by
- * the pipelines, 2,303 matches; 2 cores shared with the broker): CPU. The
- * engine takes ~7 µs of CPU per event from a file (187-232k events/s),
- * kafkajs alone decodes ~200k events/s on the JS thread, and the broker runs
- * on the same cores, so the Kafka run reaches 59-79k events/s. Unrouted
- * (`--pipelines none`), producing ~1.3 match records of ~2.4 KB per event
- * back is most of the cost: kafkajs's produce encoding (a Buffer allocated
- * and copied per record, record batch and request) and its JS CRC32C, one
- * request at a time for the idempotent producer. 300k events/s needs the
- * Kafka decoding out of JavaScript and a cheaper evaluation, or more cores.
+ * It also prints the CPU each process spends per event (sigma from the file,
+ * sigma from Kafka, the broker; a run over no events takes sigma's start and
+ * rule loading off) and the rate that cost allows on this machine's cores.
+ *
+ * What limits it (2026-11-27, 500k events of ~1.4 KB, 3,141 rules routed by
+ * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU. Per
+ * event, the engine takes ~4.9 µs from a file, kafkajs adds ~4 µs on the JS
+ * thread (record decoding, a Buffer per value, fresh fetch buffers faulted
+ * in), and the broker ~0.9 µs: ~9.8 µs, so two cores allow ~200k events/s,
+ * and the run reaches ~70% of that (a kafkajs fetcher waits for its batches
+ * to be handed over before it fetches again). 300k events/s on two cores
+ * needs ≤6.7 µs per event in all: the Kafka decoding out of JavaScript (the
+ * addon reading fetched record batches) and a cheaper evaluation, or more
+ * cores. Unrouted (`--pipelines none`), producing ~1.3 match records of
+ * ~2.4 KB per event back is most of the cost: kafkajs's produce encoding (a
+ * Buffer allocated and copied per record, record batch and request) and its
+ * JS CRC32C, one request at a time for the idempotent producer.
  */
 
 import { cpus } from "node:os";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { spawn } from "bun";
 import { Partitioners } from "kafkajs";
-import { BROKER, brokerUnavailableReason, startBroker, stopBroker, testKafka, uniqueName } from "../test/e2e/kafka-broker.ts";
+import { BROKER, brokerCpuSeconds, brokerUnavailableReason, startBroker, stopBroker, testKafka, uniqueName } from "../test/e2e/kafka-broker.ts";
 import { DEFAULT_MAX_BATCH_BYTES, fetchSettings } from "../src/io/sources/kafka.ts";
 import { routeProcessWarnings } from "../src/telemetry/log.ts";
 import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
@@ -146,10 +153,17 @@ interface RunSummary {
   deadLetters: number;
   wallSeconds: number;
   ruleLoadSeconds: number;
+  /** sigma's own rate: events over the time from its pipeline's start to drained (connect, group join and shutdown included). */
+  ownRate: number;
+  /** CPU seconds (user + system) of the sigma process, rule loading included. */
+  cpuSeconds: number;
+  /** CPU seconds the broker used during the run, when its process is readable here. */
+  brokerCpuSeconds: number | undefined;
 }
 
 async function runSigma(args: string[]): Promise<RunSummary> {
   const started = performance.now();
+  const brokerBefore = brokerCpuSeconds();
   const child = spawn([binary, "--rules", rulesPath, ...pipelineFlags(pipelines), ...args], { stdout: "ignore", stderr: "pipe", env: { ...process.env, SIGMA_LOG: "warn" } });
   const timer = setTimeout(() => child.kill("SIGKILL"), 15 * 60_000);
   const stderr = await new Response(child.stderr).text();
@@ -158,9 +172,14 @@ async function runSigma(args: string[]): Promise<RunSummary> {
   const wallSeconds = (performance.now() - started) / 1000;
   if (code !== 0) throw new Error(`sigma ${args.join(" ")} exited ${code}:\n${stderr}`);
   const loaded = /loaded (\d+) rules.*?\((\d+) ms(?:, cached plan)?\)/.exec(stderr);
-  const summary = /events (\d+), matches (\d+).*?dead letters (\d+)/.exec(stderr);
+  const summary = /events (\d+), matches (\d+).*?dead letters (\d+), [\d.]+ s, ([\d,]+) events\/s/.exec(stderr);
   if (loaded === null || summary === null) throw new Error(`no summary in sigma's stderr:\n${stderr}`);
+  const brokerAfter = brokerCpuSeconds();
+  const cpu = child.resourceUsage()?.cpuTime;
   return {
+    ownRate: Number(summary[4]?.replaceAll(",", "")),
+    cpuSeconds: cpu === undefined ? NaN : Number(cpu.user + cpu.system) / 1e6,
+    brokerCpuSeconds: brokerBefore === undefined || brokerAfter === undefined ? undefined : brokerAfter - brokerBefore,
     rules: Number(loaded[1]),
     ruleLoadSeconds: Number(loaded[2]) / 1000,
     events: Number(summary[1]),
@@ -214,6 +233,10 @@ try {
   const baseline = await runSigma(["--input", "json", "--events", path, "--output", "json", "--out", "/dev/null"]);
   const output =
     outputKind === "kafka" ? ["--output", "kafka", "--kafka-out-topic", uniqueName("sigma-bench-out")] : ["--output", "json", "--out", "/dev/null"];
+  // The same process over no events: its start and rule loading, taken off the per-event CPU below.
+  const emptyPath = `${ROOT}.cache/bench/empty.ndjson`;
+  await Bun.write(emptyPath, "");
+  const idle = await runSigma(["--input", "json", "--events", emptyPath, "--output", "json", "--out", "/dev/null"]);
   const viaKafka = await runSigma([
     "--input", "kafka", "--brokers", BROKER, "--topic", topic, "--group", uniqueName("sigma-bench"),
     "--from-beginning", "--kafka-stop-at-end", ...output,
@@ -232,6 +255,18 @@ try {
       `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join; ` +
       `target ${TARGET_EVENTS_PER_SECOND.toLocaleString("en-US")})`,
   );
+  // What bounds the run: CPU per event of each process, against the cores they share.
+  const perEvent = (seconds: number): number => Math.max(0, seconds) / eventCount;
+  const micros = (seconds: number): string => (perEvent(seconds) * 1e6).toFixed(1);
+  const sigmaKafka = viaKafka.cpuSeconds - idle.cpuSeconds;
+  const broker = viaKafka.brokerCpuSeconds ?? 0;
+  const cores = navigator.hardwareConcurrency;
+  console.log(
+    `CPU per event, start and rule loading (${idle.cpuSeconds.toFixed(2)} s) taken off: sigma from the file ${micros(baseline.cpuSeconds - idle.cpuSeconds)} µs, ` +
+      `sigma from Kafka ${micros(sigmaKafka)} µs, broker ${viaKafka.brokerCpuSeconds === undefined ? "unknown (its process is not readable here)" : `${micros(broker)} µs`}; ` +
+      `${cores} cores at that cost bound the Kafka run at ${Math.round(cores / (perEvent(sigmaKafka) + perEvent(broker))).toLocaleString("en-US")} events/s`,
+  );
+  console.log(`sigma's own rate (its pipeline's start to drained): file ${Math.round(baseline.ownRate).toLocaleString("en-US")}, Kafka ${Math.round(viaKafka.ownRate).toLocaleString("en-US")} events/s`);
   if (viaKafka.events !== eventCount || viaKafka.matches !== baseline.matches || viaKafka.events !== baseline.events) {
     console.error(
       `bench/kafka: WRONG ANSWER: kafka run saw ${viaKafka.events} events / ${viaKafka.matches} matches, ` +

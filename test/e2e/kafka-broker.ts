@@ -6,6 +6,7 @@
  */
 
 import { spawnSync } from "bun";
+import { readFileSync } from "node:fs";
 import { Kafka, logLevel, Partitioners, type Message } from "kafkajs";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -36,6 +37,22 @@ function runScript(command: "start" | "stop"): void {
 export function startBroker(): void {
   runScript("start");
 }
+
+/** CPU seconds the running broker's JVM has used so far (user + system), or undefined when it is not running here. */
+export function brokerCpuSeconds(): number | undefined {
+  try {
+    const pid = readFileSync(`${ROOT}.cache/kafka/broker-${KAFKA_PORT}.pid`, "utf8").trim();
+    // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks, counted after the ")" that ends the command name.
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / CLOCK_TICKS_PER_SECOND : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Linux's USER_HZ, which /proc reports CPU times in on every mainstream architecture. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 /** Stops the broker unless SIGMA_KAFKA_KEEP=1 (a developer iterating on tests). */
 export function stopBroker(): void {
