@@ -322,6 +322,52 @@ function importData(array: CDataArray, type: DataType): Data {
   return new Data(type, array.offset, array.length, array.nullCount, buffers as never, children, dictionary);
 }
 
+/**
+ * The array half of a batch's description as it crosses into the addon:
+ * every number of the tree in one `Float64Array` and the buffers as regions
+ * of a few `backings`. Reading the description object itself took the addon
+ * ~15 napi calls per column; this takes a handful per batch. For a batch of
+ * 198 columns, the JS thread's part of evalArrow went from 0.19-0.25 ms to
+ * 0.12-0.14 ms, packing (~29 µs) included. The schema half (formats, names,
+ * flags) goes once per stream, as `BatchSchema`.
+ *
+ * `geometry` holds, per array in pre-order (the array, its children, then
+ * its dictionary): length, null count, offset, child count, 1 if it has a
+ * dictionary, buffer count, then backing, byte offset and byte length of
+ * each buffer (backing -1 for an absent buffer). Buffers that view the same
+ * ArrayBuffer (every buffer of an IPC batch views its body) share a backing.
+ */
+export interface PackedArrays {
+  geometry: Float64Array;
+  backings: Uint8Array[];
+}
+
+export function packArrays(array: CDataArray): PackedArrays {
+  const geometry: number[] = [];
+  const backings: Uint8Array[] = [];
+  const backingOf = new Map<ArrayBufferLike, number>();
+  const pack = (node: CDataArray): void => {
+    geometry.push(node.length, node.nullCount, node.offset, node.children.length, node.dictionary === null ? 0 : 1, node.buffers.length);
+    for (const buffer of node.buffers) {
+      if (buffer === null) {
+        geometry.push(-1, 0, 0);
+        continue;
+      }
+      let backing = backingOf.get(buffer.buffer);
+      if (backing === undefined) {
+        backing = backings.length;
+        backingOf.set(buffer.buffer, backing);
+        backings.push(new Uint8Array(buffer.buffer));
+      }
+      geometry.push(backing, buffer.byteOffset, buffer.byteLength);
+    }
+    for (const child of node.children) pack(child);
+    if (node.dictionary !== null) pack(node.dictionary);
+  };
+  pack(array);
+  return { geometry: Float64Array.from(geometry), backings };
+}
+
 /** Rebuilds a RecordBatch from the description of a struct array (`+s`). */
 export function importRecordBatch(array: CDataArray): RecordBatch {
   const type = parseType(array);

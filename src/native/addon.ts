@@ -7,7 +7,7 @@
  * tests in test/native exercise every entry point, so a drift fails there.
  */
 
-import type { CDataArray } from "../batch/c-data.ts";
+import type { CDataArray, PackedArrays } from "../batch/c-data.ts";
 
 export interface NativeJsonOutput {
   lines: number;
@@ -45,7 +45,7 @@ export interface NativeEngine {
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
   /** With `matches`, the evaluation also builds the batch's match batch on the engine's threads. */
-  evalArrow(batch: CDataArray, schema: NativeBatchSchema, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;
+  evalArrow(batch: PackedArrays, schema: NativeBatchSchema, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;
   /** The naive rule-by-rule oracle over the same parse (detection rules only, no correlations). */
   evalJsonReference(chunk: Uint8Array): NativeMatchOutput;
   /** JSON-encoded EngineStats. */
@@ -69,8 +69,8 @@ export type NativeBatchSchema = object;
 
 /** Builds match batches against one rule table (native/binding/src/match_batch.rs), IPC-encoded. */
 export interface NativeMatchBatchBuilder {
-  /** The described input batch's columns at `matchRows`, after the rule columns. */
-  fromArrow(input: CDataArray, matchRows: Uint32Array, matchRules: Uint32Array): NativeEncodedBatch;
+  /** The input batch's columns at `matchRows`, after the rule columns. */
+  fromArrow(input: PackedArrays, schema: NativeBatchSchema, matchRows: Uint32Array, matchRules: Uint32Array): NativeEncodedBatch;
   /** The JSON line of each matched row of an NDJSON chunk, after the rule columns. */
   fromJson(chunk: Uint8Array, lineOffsets: Uint32Array, matchRows: Uint32Array, matchRules: Uint32Array): NativeEncodedBatch;
 }
@@ -83,7 +83,7 @@ export interface NativeAddon {
   /** The schema part of a batch description, for every later batch of the same Arrow schema. */
   BatchSchema: new (description: CDataArray) => NativeBatchSchema;
   /** Imports a batch through the C Data Interface and exports it back: the round-trip probe. */
-  roundTripArrow(batch: CDataArray): CDataArray;
+  roundTripArrow(batch: PackedArrays, schema: NativeBatchSchema): CDataArray;
   /** Parses NDJSON into the Arrow columns of `fields` and exports them through the C Data Interface. */
   jsonToArrow(chunk: Uint8Array, fields: string[]): CDataArray;
   /** Lines in an NDJSON chunk; a final line without newline counts. */

@@ -8,7 +8,7 @@
 
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type RawJsonBatch } from "../batch/batch.ts";
-import { exportRecordBatch, importRecordBatch } from "../batch/c-data.ts";
+import { exportRecordBatch, importRecordBatch, packArrays, type CDataArray } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
@@ -168,7 +168,7 @@ export class Engine implements Evaluator {
     const { records } = batch;
     let output: NativeMatchOutput;
     try {
-      output = await this.native.evalArrow(records.description, batchSchema(records), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
+      output = await this.native.evalArrow(packArrays(records.description), batchSchema(records), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
     } catch (error) {
       // The addon checks and validates the buffers: InvalidArg is the batch's own fault.
       if ((error as { code?: unknown }).code === "InvalidArg") throw new InvalidBatch((error as Error).message);
@@ -264,14 +264,19 @@ export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
   if (result.matchBatch !== undefined) return result.matchBatch;
   const builder = matchBatchBuilder(result.rules);
   const { batch, matchRows, matchRules } = result;
-  if (batch.kind === "arrow") return builder.fromArrow(batch.records.description, matchRows, matchRules);
+  if (batch.kind === "arrow") return builder.fromArrow(packArrays(batch.records.description), batchSchema(batch.records), matchRows, matchRules);
   if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");
   return builder.fromJson(batch.bytes, result.lineOffsets, matchRows, matchRules);
 }
 
+/** Hands a described batch to the addon (schema and packed arrays) and returns the addon's export of what it imported. */
+export function roundTripDescription(description: CDataArray): CDataArray {
+  return addon.roundTripArrow(packArrays(description), new addon.BatchSchema(description));
+}
+
 /** Exports a batch to the addon and imports the addon's export of it back. */
 export function roundTripArrow(batch: RecordBatch): RecordBatch {
-  return importRecordBatch(addon.roundTripArrow(exportRecordBatch(batch)));
+  return importRecordBatch(roundTripDescription(exportRecordBatch(batch)));
 }
 
 export const addonVersion = (): string => addon.version();

@@ -11,9 +11,9 @@ import {
   Bool, Field, Float64, Int32, Int64, LargeUtf8, List, makeData, RecordBatch, Schema, Struct, TimestampMillisecond, Uint8, Utf8,
   vectorFromArray, type DataType, type Vector,
 } from "apache-arrow";
-import { exportRecordBatch, importRecordBatch, type CDataArray } from "../../src/batch/c-data.ts";
+import { exportRecordBatch, importRecordBatch, packArrays, type CDataArray, type PackedArrays } from "../../src/batch/c-data.ts";
 import { addon } from "../../src/native/addon.ts";
-import { Engine, encodeMatchBatch, jsonToArrow, roundTripArrow } from "../../src/native/engine.ts";
+import { Engine, encodeMatchBatch, jsonToArrow, roundTripArrow, roundTripDescription } from "../../src/native/engine.ts";
 import { LineOrigin, recordsOf } from "../../src/batch/batch.ts";
 import { buildPlan } from "../../src/plan/build.ts";
 import { loadYaml, ruleWith } from "../rules/helpers.ts";
@@ -72,7 +72,7 @@ describe("C Data round trip", () => {
     const column = description.children[0]!;
     column.buffers = [null, new Uint8Array(4), new Uint8Array(0)]; // offsets too short for 2 rows
     column.format = "u";
-    expect(() => addon.roundTripArrow(description)).toThrow(/invalid|C Data/i);
+    expect(() => roundTripDescription(description)).toThrow(/invalid|C Data/i);
   });
 
   test("an all-null column is checked for structure only; a lying null count is not trusted", () => {
@@ -84,10 +84,63 @@ describe("C Data round trip", () => {
     const badOffsets = new Uint8Array(new Int32Array([0, 99, 7]).buffer);
     column.buffers = [new Uint8Array([0]), badOffsets, new Uint8Array(7)];
     column.nullCount = 2;
-    expect(rows(importRecordBatch(addon.roundTripArrow(description)))).toEqual([{ text: null }, { text: null }]);
+    expect(rows(importRecordBatch(roundTripDescription(description)))).toEqual([{ text: null }, { text: null }]);
     // The bitmap says both elements are valid: the null count does not get them past validation.
     column.buffers = [new Uint8Array([3]), badOffsets, new Uint8Array(7)];
-    expect(() => addon.roundTripArrow(description)).toThrow(/invalid|C Data/i);
+    expect(() => roundTripDescription(description)).toThrow(/invalid|C Data/i);
+  });
+});
+
+describe("packed arrays", () => {
+  const description = (): CDataArray => exportRecordBatch(batchOf({ text: [new Utf8(), ["a", "bc"]], int: [new Int32(), [1, null]] }));
+  const schemaOf = (d: CDataArray) => new addon.BatchSchema(d);
+
+  test("numbers in pre-order, buffers as regions of shared backings", () => {
+    const d = description();
+    const { geometry, backings } = packArrays(d);
+    // The struct: 2 rows, no nulls, offset 0, 2 children, no dictionary, 1 absent buffer.
+    expect(Array.from(geometry.subarray(0, 9))).toEqual([2, 0, 0, 2, 0, 1, -1, 0, 0]);
+    // Every present buffer is named by its backing, offset and length, and the backing holds it.
+    let at = 9;
+    for (const child of d.children) {
+      expect(Array.from(geometry.subarray(at, at + 6))).toEqual([child.length, child.nullCount, child.offset, 0, 0, child.buffers.length]);
+      at += 6;
+      for (const buffer of child.buffers) {
+        const [backing, offset, length] = Array.from(geometry.subarray(at, at + 3)) as [number, number, number];
+        at += 3;
+        if (buffer === null) {
+          expect(backing).toBe(-1);
+          continue;
+        }
+        expect(backings[backing]?.buffer).toBe(buffer.buffer);
+        expect([offset, length]).toEqual([buffer.byteOffset, buffer.byteLength]);
+      }
+    }
+    expect(at).toBe(geometry.length);
+  });
+
+  test("a region outside its backing, a short or long geometry, or a shape unlike the schema's is refused", () => {
+    const d = description();
+    const schema = schemaOf(d);
+    const good = packArrays(d);
+    expect(rows(importRecordBatch(addon.roundTripArrow(good, schema)))).toEqual([{ text: "a", int: 1 }, { text: "bc", int: null }]);
+    const edited = (edit: (g: Float64Array) => Float64Array) => ({ geometry: edit(Float64Array.from(good.geometry)), backings: good.backings });
+    // The first child's offsets buffer (struct header 9, child header 6, validity 3): made longer than its backing.
+    const beyond = edited((g) => {
+      g[9 + 6 + 3 + 2] = (good.backings[g[9 + 6 + 3] as number]?.byteLength ?? 0) + 1;
+      return g;
+    });
+    expect(() => addon.roundTripArrow(beyond, schema)).toThrow(/outside its .*backing/);
+    expect(() => addon.roundTripArrow(edited((g) => g.subarray(0, g.length - 1)), schema)).toThrow(/ends before/);
+    expect(() => addon.roundTripArrow(edited((g) => Float64Array.from([...g, 0])), schema)).toThrow(/continues past/);
+    expect(() => addon.roundTripArrow(edited((g) => ((g[3] = 1), g)), schema)).toThrow(/differ from its schema/);
+    expect(() => addon.roundTripArrow(edited((g) => ((g[0] = 1.5), g)), schema)).toThrow(/not an integer/);
+    expect(() => addon.roundTripArrow({ geometry: good.geometry, backings: [] }, schema)).toThrow(/backing/);
+    // Other element types than the addon reads are errors too (a JS caller is not held to the types).
+    const wrongGeometry = { geometry: Float32Array.from(good.geometry), backings: good.backings } as unknown as PackedArrays;
+    expect(() => addon.roundTripArrow(wrongGeometry, schema)).toThrow(/Float64Array/);
+    const wrongBackings = { geometry: good.geometry, backings: good.backings.map((b) => new Int8Array(b.buffer)) } as unknown as PackedArrays;
+    expect(() => addon.roundTripArrow(wrongBackings, schema)).toThrow(/Uint8Array/);
   });
 });
 
@@ -122,9 +175,9 @@ describe("evalArrow", () => {
     const schema = new addon.BatchSchema(good());
     const bad = good();
     bad.children[0]!.buffers = [null, new Uint8Array(new Int32Array([0, 9, 2]).buffer), new Uint8Array(4)]; // offsets past the values
-    await expect(native.evalArrow(bad, schema, null)).rejects.toThrow(/invalid/i);
+    await expect(native.evalArrow(packArrays(bad), schema, null)).rejects.toThrow(/invalid/i);
     const started = performance.now();
-    expect(Array.from((await native.evalArrow(good(), schema, null)).matchRows)).toEqual([0]);
+    expect(Array.from((await native.evalArrow(packArrays(good()), schema, null)).matchRows)).toEqual([0]);
     // An unsettled correlation ticket would hold the next batch for the 30 s order limit.
     expect(performance.now() - started).toBeLessThan(5_000);
   });
@@ -133,11 +186,11 @@ describe("evalArrow", () => {
     const native = new addon.NativeEngine(JSON.stringify(buildPlan(rules).plan));
     const schema = new addon.BatchSchema(exportRecordBatch(batchOf({ CommandLine: [new Utf8(), ["x"]] })));
     for (const values of [["evil"], ["calc", "so evil", "evil too"]]) {
-      const output = await native.evalArrow(exportRecordBatch(batchOf({ CommandLine: [new Utf8(), values] })), schema, null);
+      const output = await native.evalArrow(packArrays(exportRecordBatch(batchOf({ CommandLine: [new Utf8(), values] }))), schema, null);
       expect(Array.from(output.matchRows)).toEqual(values.flatMap((v, row) => (v.includes("evil") ? [row] : [])));
     }
     const ints = exportRecordBatch(batchOf({ CommandLine: [new Int32(), [1, 2]] }));
-    await expect(native.evalArrow(ints, schema, null)).rejects.toThrow(/buffers/);
+    await expect(native.evalArrow(packArrays(ints), schema, null)).rejects.toThrow(/buffers/);
   });
 
   test("a match batch built with the evaluation equals one built afterwards", async () => {

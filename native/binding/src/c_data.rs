@@ -2,25 +2,31 @@
 //!
 //! apache-arrow JS has no C Data exporter, so TS hands us a plain description
 //! of each array (`src/batch/c-data.ts`: format, flags, length, offset, null
-//! count, buffers, children, dictionary). `import_batch` lays those JS buffers
-//! out in `ArrowSchema`/`ArrowArray` structs whose memory and release
-//! callbacks belong to this module, and imports them with arrow-rs `ffi`.
+//! count, buffers, children, dictionary) in two halves. The schema half
+//! (formats, names, flags) is read once per stream into a `SharedSchema`.
+//! The array half of every batch comes packed (`packArrays`): one
+//! `Float64Array` of geometry and the few JS buffers it points into, so a
+//! batch crosses the boundary in a handful of napi calls rather than ~15 per
+//! column. `import_batch` lays those JS buffers out in
+//! `ArrowSchema`/`ArrowArray` structs whose memory and release callbacks
+//! belong to this module, and imports them with arrow-rs `ffi`.
 //! `export_array` goes the other way: it exports an arrow-rs array through
 //! `FFI_ArrowArray`/`FFI_ArrowSchema` and describes that C struct to JS.
 //!
 //! Invariants:
-//! - a description's geometry is never trusted: before arrow-rs reads a
-//!   buffer, `conform` checks that the JS buffer it points into holds every
-//!   byte its format, length and offsets need, so a lying description is an
-//!   error, never a read past JS memory;
+//! - a description's geometry is never trusted: every buffer region must lie
+//!   inside the JS buffer it names, and before arrow-rs reads a buffer,
+//!   `conform` checks that the region holds every byte its format, length
+//!   and offsets need, so a lying description is an error, never a read past
+//!   JS memory;
 //! - buffers that are not aligned for their type (an IPC body at an odd
 //!   offset of its gRPC message) are copied into aligned memory that the
 //!   array's release frees; all others are used in place;
 //! - imported arrays point into JS memory without copying; they are only
-//!   valid while the JS description is reachable, so every entry point that
-//!   imports drops the imported arrays before it returns to JS, or holds a
-//!   reference to the description until it has dropped them (evalArrow,
-//!   which evaluates on the engine's threads);
+//!   valid while the packed batch (its backings) is reachable, so every entry
+//!   point that imports drops the imported arrays before it returns to JS, or
+//!   holds a reference to the packed batch until it has dropped them
+//!   (evalArrow, which evaluates on the engine's threads);
 //! - every struct we allocate is freed exactly once, by its release callback
 //!   (arrow-rs calls it when the last imported buffer is dropped);
 //! - exported buffers are copied into JS-owned memory, so nothing on the JS
@@ -134,46 +140,14 @@ fn invalid(message: impl Into<String>) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, message.into())
 }
 
-fn get_i64(object: &JsObject, key: &str) -> Result<i64> {
-    let value: f64 = object.get_named_property(key)?;
-    if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0) {
-        return Err(invalid(format!(
-            "C Data description: {key} must be a non-negative integer"
-        )));
-    }
-    Ok(value as i64)
-}
-
 fn c_string(text: String, what: &str) -> Result<CString> {
     CString::new(text)
         .map_err(|_| invalid(format!("C Data description: {what} contains a NUL byte")))
 }
 
-/// Builds the children and the dictionary (null when absent) of a described
-/// array with `build`, each leaked into a Box that its parent's release frees.
-fn build_nested<T>(
-    description: &JsObject,
-    build: fn(&JsObject) -> Result<T>,
-) -> Result<(Vec<*mut T>, *mut T)> {
-    let children_js: JsObject = description.get_named_property("children")?;
-    let n_children = children_js.get_array_length()?;
-    let mut children = Vec::with_capacity(n_children as usize);
-    for i in 0..n_children {
-        let child: JsObject = children_js.get_element(i)?;
-        children.push(Box::into_raw(Box::new(build(&child)?)));
-    }
-    let dictionary_js: JsUnknown = description.get_named_property("dictionary")?;
-    let dictionary = if dictionary_js.get_type()? == ValueType::Object {
-        // SAFETY: the type was checked just above.
-        let dictionary_object: JsObject = unsafe { dictionary_js.cast() };
-        Box::into_raw(Box::new(build(&dictionary_object)?))
-    } else {
-        ptr::null_mut()
-    };
-    Ok((children, dictionary))
-}
-
-/// Builds the schema struct of one described array, recursively.
+/// Builds the schema struct of one described array, recursively: its
+/// children and its dictionary (null when absent) each leaked into a Box
+/// that its parent's release frees.
 fn build_schema(description: &JsObject) -> Result<CSchema> {
     let format = c_string(
         description.get_named_property::<String>("format")?,
@@ -181,7 +155,21 @@ fn build_schema(description: &JsObject) -> Result<CSchema> {
     )?;
     let name = c_string(description.get_named_property::<String>("name")?, "name")?;
     let flags: f64 = description.get_named_property("flags")?;
-    let (children, dictionary) = build_nested(description, build_schema)?;
+    let children_js: JsObject = description.get_named_property("children")?;
+    let n_children = children_js.get_array_length()?;
+    let mut children = Vec::with_capacity(n_children as usize);
+    for i in 0..n_children {
+        let child: JsObject = children_js.get_element(i)?;
+        children.push(Box::into_raw(Box::new(build_schema(&child)?)));
+    }
+    let dictionary_js: JsUnknown = description.get_named_property("dictionary")?;
+    let dictionary = if dictionary_js.get_type()? == ValueType::Object {
+        // SAFETY: the type was checked just above.
+        let dictionary_object: JsObject = unsafe { dictionary_js.cast() };
+        Box::into_raw(Box::new(build_schema(&dictionary_object)?))
+    } else {
+        ptr::null_mut()
+    };
     let mut private = Box::new(SchemaPrivate {
         _format: format,
         _name: name,
@@ -201,46 +189,194 @@ fn build_schema(description: &JsObject) -> Result<CSchema> {
     })
 }
 
-/// Builds the array struct of one described array, its buffers pointing into JS memory.
-fn build_array(description: &JsObject) -> Result<CArray> {
-    let buffers_js: JsObject = description.get_named_property("buffers")?;
-    let n_buffers = buffers_js.get_array_length()?;
-    let mut buffers = Vec::with_capacity(n_buffers as usize);
-    let mut lengths = Vec::with_capacity(n_buffers as usize);
-    for i in 0..n_buffers {
-        let buffer: JsUnknown = buffers_js.get_element(i)?;
-        if buffer.is_typedarray()? {
-            // SAFETY: checked to be a typed array just above.
-            let typed: JsTypedArray = unsafe { buffer.cast() };
-            let value = typed.into_value()?;
-            let data = value.as_ref() as &[u8];
-            buffers.push(data.as_ptr() as *const c_void);
-            lengths.push(data.len());
-        } else {
-            buffers.push(ptr::null());
-            lengths.push(0);
+/// The array half of a batch description as `packArrays` lays it out: per
+/// array, in pre-order (the array, its children, then its dictionary),
+/// `length, null count, offset, children, has dictionary, buffers`, then
+/// `backing, byte offset, byte length` for each buffer (backing -1: absent).
+/// A backing is an index into the JS buffers the batch was packed with.
+struct PackedArrays<'a> {
+    geometry: &'a [f64],
+    at: usize,
+    /// Start and byte length of each backing JS buffer.
+    backings: Vec<(*const u8, usize)>,
+}
+
+impl PackedArrays<'_> {
+    /// The next number, which must be an integer in `min..=2^53`.
+    fn next(&mut self, what: &str, min: f64) -> Result<i64> {
+        let value = self.geometry.get(self.at).copied().ok_or_else(|| {
+            invalid(format!(
+                "packed C Data geometry ends before the {what} of an array"
+            ))
+        })?;
+        self.at += 1;
+        // In range first, so that the cast is exact exactly when `value` is an integer.
+        if !(value >= min && value <= 9_007_199_254_740_992.0 && value as i64 as f64 == value) {
+            return Err(invalid(format!(
+                "packed C Data geometry: {what} {value} is not an integer of at least {min}"
+            )));
         }
+        Ok(value as i64)
     }
-    let (children, dictionary) = build_nested(description, build_array)?;
-    let mut private = Box::new(ArrayPrivate {
-        buffers,
-        lengths,
-        aligned: Vec::new(),
-        children,
-        dictionary,
-    });
-    Ok(CArray {
-        length: get_i64(description, "length")?,
-        null_count: get_i64(description, "nullCount")?,
-        offset: get_i64(description, "offset")?,
-        n_buffers: private.buffers.len() as i64,
-        n_children: private.children.len() as i64,
-        buffers: private.buffers.as_mut_ptr(),
-        children: private.children.as_mut_ptr(),
-        dictionary: private.dictionary,
-        release: Some(release_array),
-        private_data: Box::into_raw(private) as *mut c_void,
-    })
+
+    fn next_usize(&mut self, what: &str) -> Result<usize> {
+        self.next(what, 0.0).map(|v| v as usize)
+    }
+
+    /// The pointer and byte length of the next buffer (null and 0 when absent).
+    fn next_buffer(&mut self) -> Result<(*const c_void, usize)> {
+        let backing = self.next("buffer backing", -1.0)?;
+        let offset = self.next_usize("buffer offset")?;
+        let length = self.next_usize("buffer length")?;
+        if backing < 0 {
+            return Ok((ptr::null(), 0));
+        }
+        let &(start, size) = self.backings.get(backing as usize).ok_or_else(|| {
+            invalid(format!(
+                "packed C Data: buffer backing {backing} of {}",
+                self.backings.len()
+            ))
+        })?;
+        if offset.checked_add(length).is_none_or(|end| end > size) {
+            return Err(invalid(format!(
+                "packed C Data: buffer {offset}+{length} lies outside its {size}-byte backing"
+            )));
+        }
+        // SAFETY: offset + length <= size, the backing's byte length.
+        Ok((unsafe { start.add(offset) } as *const c_void, length))
+    }
+
+    /// Builds the array struct of the next array, shaped as `schema`, its
+    /// buffers pointing into the backings.
+    ///
+    /// SAFETY: `schema` was built by `build_schema`.
+    unsafe fn build_array(&mut self, schema: &CSchema) -> Result<CArray> {
+        let length = self.next("length", 0.0)?;
+        let null_count = self.next("null count", 0.0)?;
+        let offset = self.next("offset", 0.0)?;
+        let n_children = self.next_usize("child count")?;
+        let has_dictionary = self.next("dictionary flag", 0.0)? != 0;
+        if Ok(n_children) != usize::try_from(schema.n_children)
+            || has_dictionary == schema.dictionary.is_null()
+        {
+            return Err(invalid(
+                "packed C Data: an array's children or dictionary differ from its schema's",
+            ));
+        }
+        let n_buffers = self.next_usize("buffer count")?;
+        if n_buffers > 3 {
+            return Err(invalid(format!(
+                "packed C Data: an array with {n_buffers} buffers"
+            )));
+        }
+        let mut buffers = Vec::with_capacity(n_buffers);
+        let mut lengths = Vec::with_capacity(n_buffers);
+        for _ in 0..n_buffers {
+            let (pointer, length) = self.next_buffer()?;
+            buffers.push(pointer);
+            lengths.push(length);
+        }
+        let mut children = Vec::with_capacity(n_children);
+        for i in 0..n_children {
+            // SAFETY: build_schema made n_children valid child pointers.
+            let child = self.build_array(&**schema.children.add(i));
+            match child {
+                Ok(child) => children.push(Box::into_raw(Box::new(child))),
+                Err(error) => {
+                    for built in children {
+                        free_array(built);
+                    }
+                    return Err(error);
+                }
+            }
+        }
+        let dictionary = if has_dictionary {
+            match self.build_array(&*schema.dictionary) {
+                Ok(dictionary) => Box::into_raw(Box::new(dictionary)),
+                Err(error) => {
+                    for built in children {
+                        free_array(built);
+                    }
+                    return Err(error);
+                }
+            }
+        } else {
+            ptr::null_mut()
+        };
+        let mut private = Box::new(ArrayPrivate {
+            buffers,
+            lengths,
+            aligned: Vec::new(),
+            children,
+            dictionary,
+        });
+        Ok(CArray {
+            length,
+            null_count,
+            offset,
+            n_buffers: private.buffers.len() as i64,
+            n_children: private.children.len() as i64,
+            buffers: private.buffers.as_mut_ptr(),
+            children: private.children.as_mut_ptr(),
+            dictionary: private.dictionary,
+            release: Some(release_array),
+            private_data: Box::into_raw(private) as *mut c_void,
+        })
+    }
+}
+
+/// Reads a packed batch (`{ geometry: Float64Array, backings: Uint8Array[] }`)
+/// into the C array structs of `schema`'s shape.
+fn build_packed(packed: &JsObject, schema: &CSchema) -> Result<CArray> {
+    // Unchecked: into_value fails on anything but a typed array.
+    let geometry_js: JsTypedArray = packed.get_named_property_unchecked("geometry")?;
+    let geometry_value = geometry_js.into_value()?;
+    if geometry_value.typedarray_type != napi::TypedArrayType::Float64 {
+        return Err(invalid("packed C Data: geometry must be a Float64Array"));
+    }
+    // napi-rs's slice of an empty typed array starts at a null pointer.
+    let geometry: &[f64] = if geometry_value.length == 0 {
+        &[]
+    } else {
+        geometry_value.as_ref()
+    };
+    let backings_js: JsObject = packed.get_named_property("backings")?;
+    let n_backings = backings_js.get_array_length()?;
+    let mut backings = Vec::with_capacity(n_backings as usize);
+    for i in 0..n_backings {
+        let backing: JsTypedArray = backings_js.get_element(i)?;
+        let value = backing.into_value()?;
+        // napi-rs panics on a slice of another element type.
+        if value.typedarray_type != napi::TypedArrayType::Uint8 {
+            return Err(invalid("packed C Data: backings must be Uint8Arrays"));
+        }
+        let bytes: &[u8] = if value.length == 0 {
+            &[]
+        } else {
+            value.as_ref()
+        };
+        backings.push((bytes.as_ptr(), bytes.len()));
+    }
+    let mut reader = PackedArrays {
+        geometry,
+        at: 0,
+        backings,
+    };
+    // SAFETY: `schema` was built by build_schema.
+    let array = unsafe { reader.build_array(schema)? };
+    if reader.at != geometry.len() {
+        // SAFETY: the structs are ours and unread; releasing frees them.
+        let mut array = array;
+        unsafe {
+            if let Some(release) = array.release {
+                release(&mut array);
+            }
+        }
+        return Err(invalid(
+            "packed C Data: geometry continues past the batch's arrays",
+        ));
+    }
+    Ok(array)
 }
 
 /// The C schema of a record batch, built once and shared by every batch of
@@ -272,32 +408,26 @@ impl Drop for SharedSchema {
     }
 }
 
-/// The C structs of one described array, built from JS but not yet read.
+/// The C structs of one packed array, built from JS but not yet read.
 ///
-/// They point into JS memory: the description must stay reachable until the
+/// They point into JS memory: the packed batch must stay reachable until the
 /// structs are dropped (see the module invariants).
 struct Described {
-    /// The stream's, or built from this description alone.
+    /// The stream's.
     schema: Arc<SharedSchema>,
     array: CArray,
 }
 
 // SAFETY: the structs own their pointer tables, and the JS buffers they point
 // into are only read, by whichever thread holds them, while the caller keeps
-// the description alive; nothing else reads or writes them meanwhile. A
+// the packed batch alive; nothing else reads or writes them meanwhile. A
 // shared schema is only read.
 unsafe impl Send for Described {}
 
 impl Described {
-    fn build(description: &JsObject, schema: Option<Arc<SharedSchema>>) -> Result<Described> {
-        let schema = match schema {
-            Some(shared) => shared,
-            None => Arc::new(SharedSchema::build(description)?),
-        };
-        Ok(Described {
-            schema,
-            array: build_array(description)?,
-        })
+    fn build(packed: &JsObject, schema: Arc<SharedSchema>) -> Result<Described> {
+        let array = build_packed(packed, &schema.0)?;
+        Ok(Described { schema, array })
     }
 
     /// Checks the geometry against the schema, aligns what needs it, and
@@ -306,8 +436,7 @@ impl Described {
     fn import(mut self) -> std::result::Result<ArrayData, String> {
         // SAFETY: both trees were built by build_schema/build_array, and the
         // JS buffers they point into are alive (the caller's invariant).
-        // conform checks the array against the schema, whichever description
-        // the schema was built from.
+        // conform checks the buffers against the schema's formats.
         unsafe { conform(&self.schema.0, &mut self.array) }
             .map_err(|e| format!("Arrow C Data description is invalid: {e}"))?;
         // SAFETY: CSchema/CArray have the C Data Interface layout, which is
@@ -405,8 +534,8 @@ unsafe fn values_end(
 /// aligned copies owned by the array's private data.
 ///
 /// SAFETY: `schema` and `array` were built by build_schema/build_array (the
-/// schema possibly from another description: nothing here trusts that they
-/// agree), and the JS buffers the array points into are alive.
+/// array shaped as the schema, but nothing here trusts its buffers), and the
+/// JS buffers the array points into are alive.
 unsafe fn conform(schema: &CSchema, array: &mut CArray) -> std::result::Result<(), String> {
     let format = std::ffi::CStr::from_ptr(schema.format)
         .to_str()
@@ -492,20 +621,20 @@ impl UncheckedBatch {
     }
 }
 
-/// Builds the C structs of a described struct array (`+s`) for import
-/// later, with the stream's `schema` when the caller has it.
+/// Builds the C structs of a packed struct array (`+s`) of the stream's
+/// `schema`, for import later.
 pub fn import_batch_unchecked(
-    description: &JsObject,
-    schema: Option<Arc<SharedSchema>>,
+    packed: &JsObject,
+    schema: Arc<SharedSchema>,
 ) -> Result<UncheckedBatch> {
     Ok(UncheckedBatch {
-        described: Described::build(description, schema)?,
+        described: Described::build(packed, schema)?,
     })
 }
 
-/// Imports and validates a described struct array (`+s`) as a RecordBatch.
-pub fn import_batch(description: &JsObject) -> Result<RecordBatch> {
-    import_batch_unchecked(description, None)?
+/// Imports and validates a packed struct array (`+s`) of `schema` as a RecordBatch.
+pub fn import_batch(packed: &JsObject, schema: Arc<SharedSchema>) -> Result<RecordBatch> {
+    import_batch_unchecked(packed, schema)?
         .validated()
         .map_err(invalid)
 }

@@ -300,12 +300,12 @@ impl NativeEngine {
         Ok(match_output(unzip_matches(matches), None))
     }
 
-    /// Evaluates a RecordBatch described by src/batch/c-data.ts, imported
-    /// through the C Data Interface without copying its buffers, on the
-    /// engine's threads (as `eval_json`), which also validate it first. The
-    /// imported batch points into the JS buffers of its description, which
-    /// stays referenced until the resolver (on the JS thread), after the
-    /// batch was dropped (c_data.rs invariants). `schema` is the stream's,
+    /// Evaluates a RecordBatch packed by src/batch/c-data.ts (`packArrays`),
+    /// imported through the C Data Interface without copying its buffers, on
+    /// the engine's threads (as `eval_json`), which also validate it first.
+    /// The imported batch points into the JS buffers of the packed batch,
+    /// which stays referenced until the resolver (on the JS thread), after
+    /// the batch was dropped (c_data.rs invariants). `schema` is the stream's,
     /// built from a description of the same Arrow schema. With `matches`,
     /// the job also builds the batch's match batch (a DoExchange reply), so
     /// the JS thread only frames it.
@@ -317,7 +317,7 @@ impl NativeEngine {
         schema: ClassInstance<BatchSchema>,
         matches: Option<ClassInstance<MatchBatchBuilder>>,
     ) -> Result<JsObject> {
-        let unchecked = c_data::import_batch_unchecked(&batch, Some(Arc::clone(&schema.shared)))?;
+        let unchecked = c_data::import_batch_unchecked(&batch, Arc::clone(&schema.shared))?;
         let description = env.create_reference(batch)?;
         let table = matches.map(|builder| Arc::clone(&builder.table));
         let engine = Arc::clone(&self.engine);
@@ -391,10 +391,14 @@ impl NativeEngine {
     }
 }
 
-/// Imports a described batch and exports it straight back: the C Data round trip.
+/// Imports a packed batch of `schema` and exports it straight back: the C Data round trip.
 #[napi]
-pub fn round_trip_arrow(env: Env, batch: JsObject) -> Result<JsObject> {
-    let record_batch = c_data::import_batch(&batch)?;
+pub fn round_trip_arrow(
+    env: Env,
+    batch: JsObject,
+    schema: ClassInstance<BatchSchema>,
+) -> Result<JsObject> {
+    let record_batch = c_data::import_batch(&batch, Arc::clone(&schema.shared))?;
     c_data::export_batch(&env, &record_batch)
 }
 
@@ -462,17 +466,18 @@ impl MatchBatchBuilder {
         })
     }
 
-    /// The match batch of a described input batch: its columns at `match_rows`.
+    /// The match batch of a packed input batch of `schema`: its columns at `match_rows`.
     #[napi]
     pub fn from_arrow(
         &self,
         input: JsObject,
+        schema: ClassInstance<BatchSchema>,
         match_rows: Uint32Array,
         match_rules: Uint32Array,
     ) -> Result<EncodedBatchJs> {
-        // The imported batch borrows the description's buffers; it is dropped
-        // inside this call, before the description can go (c_data.rs invariants).
-        let batch = c_data::import_batch(&input)?;
+        // The imported batch borrows the packed batch's buffers; it is dropped
+        // inside this call, before they can go (c_data.rs invariants).
+        let batch = c_data::import_batch(&input, Arc::clone(&schema.shared))?;
         let encoded = guarded("matchBatch", || {
             match_batch::from_record_batch(&self.table, &batch, &match_rows, &match_rules)
                 .and_then(|built| match_batch::encode(&built))
