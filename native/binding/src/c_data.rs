@@ -39,7 +39,9 @@ use std::sync::Arc;
 use arrow_array::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{make_array, Array, ArrayRef, RecordBatch, StructArray};
 use arrow_data::ArrayData;
-use napi::{Env, JsObject, JsTypedArray, JsUnknown, Result, ValueType};
+use napi::{
+    Env, JsObject, JsTypedArray, JsTypedArrayValue, JsUnknown, Result, TypedArrayType, ValueType,
+};
 
 /// `ArrowSchema` exactly as the C Data Interface lays it out.
 #[repr(C)]
@@ -325,36 +327,50 @@ impl PackedArrays<'_> {
     }
 }
 
+/// The elements of a typed array that must be of `kind`; `refusal` says
+/// what it must be otherwise.
+fn elements<'v, T>(
+    value: &'v JsTypedArrayValue,
+    kind: TypedArrayType,
+    refusal: &str,
+) -> Result<&'v [T]>
+where
+    JsTypedArrayValue: AsRef<[T]>,
+{
+    // napi-rs panics on a slice of another element type, and the slice of
+    // an empty typed array starts at a null pointer.
+    if value.typedarray_type != kind {
+        return Err(invalid(format!("packed C Data: {refusal}")));
+    }
+    Ok(if value.length == 0 {
+        &[]
+    } else {
+        value.as_ref()
+    })
+}
+
 /// Reads a packed batch (`{ geometry: Float64Array, backings: Uint8Array[] }`)
 /// into the C array structs of `schema`'s shape.
 fn build_packed(packed: &JsObject, schema: &CSchema) -> Result<CArray> {
     // Unchecked: into_value fails on anything but a typed array.
     let geometry_js: JsTypedArray = packed.get_named_property_unchecked("geometry")?;
     let geometry_value = geometry_js.into_value()?;
-    if geometry_value.typedarray_type != napi::TypedArrayType::Float64 {
-        return Err(invalid("packed C Data: geometry must be a Float64Array"));
-    }
-    // napi-rs's slice of an empty typed array starts at a null pointer.
-    let geometry: &[f64] = if geometry_value.length == 0 {
-        &[]
-    } else {
-        geometry_value.as_ref()
-    };
+    let geometry: &[f64] = elements(
+        &geometry_value,
+        TypedArrayType::Float64,
+        "geometry must be a Float64Array",
+    )?;
     let backings_js: JsObject = packed.get_named_property("backings")?;
     let n_backings = backings_js.get_array_length()?;
     let mut backings = Vec::with_capacity(n_backings as usize);
     for i in 0..n_backings {
         let backing: JsTypedArray = backings_js.get_element(i)?;
         let value = backing.into_value()?;
-        // napi-rs panics on a slice of another element type.
-        if value.typedarray_type != napi::TypedArrayType::Uint8 {
-            return Err(invalid("packed C Data: backings must be Uint8Arrays"));
-        }
-        let bytes: &[u8] = if value.length == 0 {
-            &[]
-        } else {
-            value.as_ref()
-        };
+        let bytes: &[u8] = elements(
+            &value,
+            TypedArrayType::Uint8,
+            "backings must be Uint8Arrays",
+        )?;
         backings.push((bytes.as_ptr(), bytes.len()));
     }
     let mut reader = PackedArrays {
