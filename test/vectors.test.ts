@@ -5,8 +5,8 @@
  * the compiled binary. Each path must match exactly the listed events.
  */
 
-import { describe, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { load as loadYaml } from "js-yaml";
@@ -35,8 +35,12 @@ function eventLine(event: Record<string, unknown> | string): string {
   return typeof event === "string" ? event : JSON.stringify(event);
 }
 
+/** Every case's rule directory lives under one root, removed when the file's tests end. */
+const scratch = mkdtempSync(join(tmpdir(), "sigma-vectors-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 function compile(vector: VectorCase): { engine: Engine; ruleDir: string } {
-  const ruleDir = mkdtempSync(join(tmpdir(), "sigma-vector-"));
+  const ruleDir = mkdtempSync(join(scratch, "case-"));
   writeFileSync(join(ruleDir, "rule.yml"), vector.rule);
   const loaded = loadRules(ruleDir);
   expect(loaded.errors).toEqual([]);

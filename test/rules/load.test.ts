@@ -1,16 +1,20 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadRules } from "../../src/rules/load.ts";
 import { ruleExpr } from "../../src/rules/walk.ts";
 import { loadYaml } from "./helpers.ts";
 
+/** The tests' directories live under one root, removed when the file's tests end. */
+const scratch = mkdtempSync(join(tmpdir(), "sigma-load-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
 const good = (id: string, extra = "") => `title: Rule ${id}\nid: ${id}\n${extra}logsource: {category: process_creation, product: windows}\ndetection:\n  sel:\n    Image|endswith: '\\x.exe'\n  condition: sel\nlevel: high\n`;
 
 describe("loader", () => {
   test("directory: recursive, sorted, errors isolated with path and reason", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sigma-load-"));
+    const dir = mkdtempSync(join(scratch, "case-"));
     mkdirSync(join(dir, "sub"));
     writeFileSync(join(dir, "b.yml"), good("b"));
     writeFileSync(join(dir, "sub", "a.yaml"), good("a"));

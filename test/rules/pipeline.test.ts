@@ -1,11 +1,15 @@
-import { describe, expect, test } from "bun:test";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildPlan } from "../../src/plan/build.ts";
 import { describeExpr } from "../../src/plan/explain.ts";
 import { ecsFieldNames, loadPipelines, parsePipeline, PipelineError } from "../../src/rules/pipeline.ts";
 import { loadYaml } from "./helpers.ts";
+
+/** The tests' directories live under one root, removed when the file's tests end. */
+const scratch = mkdtempSync(join(tmpdir(), "sigma-pipe-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 const proc = `title: p\nid: p\nlogsource: {category: process_creation, product: windows}\ndetection:\n  sel: {Image|endswith: '\\\\cmd.exe'}\n  condition: sel\n`;
 const sec = `title: s\nid: s\nlogsource: {product: windows, service: security}\ndetection:\n  sel: {EventID: 4624}\n  condition: sel\n`;
@@ -54,7 +58,7 @@ describe("built-in pipelines", () => {
 
 describe("YAML pipelines", () => {
   test("field_name_mapping, field_name_prefix, add_condition with logsource rule conditions, priority order", () => {
-    const dir = mkdtempSync(join(tmpdir(), "sigma-pipe-"));
+    const dir = mkdtempSync(join(scratch, "case-"));
     const file = join(dir, "p.yml");
     writeFileSync(
       file,
