@@ -80,22 +80,22 @@ export class IpcDecoder {
       throw new InvalidIpc(`IPC message declares a ${message.bodyLength}-byte body, data_body has ${data.dataBody.length}`);
     }
     const body = data.dataBody.subarray(0, message.bodyLength);
-    const kind = message instanceof Message ? message.headerType : MessageHeader.RecordBatch;
     try {
       if (!(message instanceof Message)) {
         return { kind: "batch", records: this.#batch(message, data.dataHeader, body), appMetadata: data.appMetadata };
       }
-      switch (kind) {
+      switch (message.headerType) {
         case MessageHeader.Schema:
           return this.#schema(message.header() as Schema);
         case MessageHeader.DictionaryBatch:
           return this.#dictionary(message.header() as DictionaryBatchHeader, aligned(body));
         default:
-          throw new InvalidIpc(`unsupported IPC message type ${String(kind)}`);
+          throw new InvalidIpc(`unsupported IPC message type ${String(message.headerType)}`);
       }
     } catch (error) {
       if (error instanceof InvalidIpc) throw error;
-      throw new InvalidIpc(`malformed IPC ${MessageHeader[kind] ?? "message"}: ${describe(error)}`);
+      const kind = message instanceof Message ? MessageHeader[message.headerType] : "RecordBatch";
+      throw new InvalidIpc(`malformed IPC ${kind ?? "message"}: ${describe(error)}`);
     }
   }
 

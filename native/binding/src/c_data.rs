@@ -278,32 +278,28 @@ impl PackedArrays<'_> {
             buffers.push(pointer);
             lengths.push(length);
         }
+        // The children built so far are freed if a later child or the dictionary fails.
         let mut children = Vec::with_capacity(n_children);
-        for i in 0..n_children {
-            // SAFETY: build_schema made n_children valid child pointers.
-            let child = self.build_array(&**schema.children.add(i));
-            match child {
-                Ok(child) => children.push(Box::into_raw(Box::new(child))),
-                Err(error) => {
-                    for built in children {
-                        free_array(built);
-                    }
-                    return Err(error);
-                }
+        let mut nested = || -> Result<*mut CArray> {
+            for i in 0..n_children {
+                // SAFETY: build_schema made n_children valid child pointers.
+                let child = self.build_array(&**schema.children.add(i))?;
+                children.push(Box::into_raw(Box::new(child)));
             }
-        }
-        let dictionary = if has_dictionary {
-            match self.build_array(&*schema.dictionary) {
-                Ok(dictionary) => Box::into_raw(Box::new(dictionary)),
-                Err(error) => {
-                    for built in children {
-                        free_array(built);
-                    }
-                    return Err(error);
+            Ok(if has_dictionary {
+                Box::into_raw(Box::new(self.build_array(&*schema.dictionary)?))
+            } else {
+                ptr::null_mut()
+            })
+        };
+        let dictionary = match nested() {
+            Ok(dictionary) => dictionary,
+            Err(error) => {
+                for built in children {
+                    free_array(built);
                 }
+                return Err(error);
             }
-        } else {
-            ptr::null_mut()
         };
         let mut private = Box::new(ArrayPrivate {
             buffers,
