@@ -2,7 +2,7 @@
 //! once; `eval_json` takes an NDJSON chunk and `eval_record_batch` an Arrow
 //! batch; both return `(row, rule)` matches sorted by row then rule. A JSON
 //! chunk is cut at newlines into sub-batches of at most about
-//! `SUB_BATCH_BYTES` (and, with several threads, about two per thread); the
+//! `SUB_BATCH_BYTES` (and about two per idle thread, `work_items`); the
 //! sub-batches are work items run by the engine's own pool of `threads`
 //! worker threads, each with a pooled `Scratch`, and merged in row order, so
 //! output never depends on the thread count or the sub-batch size. Batches
@@ -26,7 +26,7 @@ use crate::text::{BatchView, BorrowedColumn, ColumnRef, Columns};
 use arrow_array::RecordBatch;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -37,9 +37,9 @@ use std::time::Instant;
 /// events/s: 128K 59k, 256K 75k, 512K 90k, 1M ~105k, 4M ~115k (noisy box).
 pub const SUB_BATCH_BYTES: usize = 4 << 20;
 
-/// With several threads a chunk is cut into about two work items per thread
-/// (load balancing; 1 MiB items for a 4 MiB chunk on 2 threads beat halves,
-/// 118k vs 91k events/s), but no item is made smaller than this.
+/// A chunk is cut into about two work items per idle thread (load
+/// balancing; 1 MiB items for a 4 MiB chunk on 2 threads beat halves, 118k
+/// vs 91k events/s), but no item is made smaller than this.
 const MIN_ITEM_BYTES: usize = 256 * 1024;
 
 /// The Arrow path's counterpart of `MIN_ITEM_BYTES`, in rows. An item's
@@ -49,6 +49,21 @@ const MIN_ITEM_BYTES: usize = 256 * 1024;
 /// latency is its slowest item's (closed loop, 250 attack events: p50
 /// 7.3-7.5 ms in one item, 5.5-5.7 ms in two).
 const MIN_ITEM_ROWS: usize = 128;
+
+/// Work items for a batch that starts while `others` batches are being
+/// evaluated on `threads` threads: two per thread those leave idle (so a
+/// lone batch spreads over every core, which is its latency), and a single
+/// item when none is idle. Every cut repeats per-item costs: the value
+/// dedup restarts and each column is set up again. Attack events, 198
+/// columns, one thread, the same 8,192 events in items of 512 rows: 5.5 µs
+/// of CPU per event; of 2,048 rows: 4.8 µs. When the threads have batches
+/// of their own, smaller items only add that cost.
+fn work_items(threads: usize, others: usize) -> usize {
+    match threads.saturating_sub(others) {
+        0 | 1 => 1,
+        idle => 2 * idle,
+    }
+}
 
 /// Append a work item's (row, rule) pairs to the batch's, its rows moved
 /// by `base` (the item's first row in the batch).
@@ -211,6 +226,17 @@ pub struct Engine {
     /// Where batch jobs wait for their work items (`spawn`).
     batch_threads: BatchThreads,
     sub_batch_bytes: usize,
+    /// Batches being evaluated now (`Engine::enter`).
+    active: AtomicUsize,
+}
+
+/// Marks a batch as being evaluated for as long as it lives.
+struct ActiveBatch<'a>(&'a AtomicUsize);
+
+impl Drop for ActiveBatch<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 struct PartOut {
@@ -283,6 +309,7 @@ impl Engine {
                 workers,
                 batch_threads: BatchThreads::default(),
                 sub_batch_bytes: SUB_BATCH_BYTES,
+                active: AtomicUsize::new(0),
             },
             errors,
         )
@@ -318,6 +345,13 @@ impl Engine {
         if let Ok(mut p) = self.pool.lock() {
             p.push(s);
         }
+    }
+
+    /// Count a batch as being evaluated until the guard drops; also returns
+    /// how many work items to cut it into (see `work_items`).
+    fn enter(&self) -> (ActiveBatch<'_>, usize) {
+        let others = self.active.fetch_add(1, Ordering::AcqRel);
+        (ActiveBatch(&self.active), work_items(self.threads, others))
     }
 
     fn limits(&self) -> JsonLimits {
@@ -480,9 +514,10 @@ impl Engine {
                 bytes: chunk.len() as u64,
             });
         }
-        let size = if self.threads > 1 {
-            let per_thread = chunk.len().div_ceil(2 * self.threads);
-            self.sub_batch_bytes.min(per_thread.max(MIN_ITEM_BYTES))
+        let (_active, items) = self.enter();
+        let size = if items > 1 {
+            let per_item = chunk.len().div_ceil(items);
+            self.sub_batch_bytes.min(per_item.max(MIN_ITEM_BYTES))
         } else {
             self.sub_batch_bytes
         };
@@ -550,7 +585,8 @@ impl Engine {
         ticket: Ticket,
         now_ms: Option<i64>,
     ) -> Result<ArrowEvalOutput, EvalError> {
-        let parts = self.arrow_parts(batch.num_rows());
+        let (_active, items) = self.enter();
+        let parts = Self::arrow_parts(batch.num_rows(), items);
         let result = self
             .run_items(parts.len(), |i, sc| {
                 let (start, end) = parts.get(i).copied().unwrap_or_default();
@@ -592,14 +628,9 @@ impl Engine {
         Ok(out)
     }
 
-    /// Row ranges of an Arrow batch, one work item each: about two per
-    /// thread, none under `MIN_ITEM_ROWS` rows; at least one.
-    fn arrow_parts(&self, rows: usize) -> Vec<(usize, usize)> {
-        let items = if self.threads > 1 {
-            2 * self.threads
-        } else {
-            1
-        };
+    /// Row ranges of an Arrow batch, one work item each: about `items`,
+    /// none under `MIN_ITEM_ROWS` rows; at least one.
+    fn arrow_parts(rows: usize, items: usize) -> Vec<(usize, usize)> {
         let per = rows.div_ceil(items).max(MIN_ITEM_ROWS);
         let mut parts: Vec<(usize, usize)> = (0..rows)
             .step_by(per)
@@ -688,5 +719,20 @@ impl Engine {
     /// no longer in the plan (or changed) is ignored and reported.
     pub fn restore(&self, bytes: &[u8]) -> Result<RestoreReport, RestoreError> {
         self.corr.restore(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::work_items;
+
+    #[test]
+    fn work_items_fill_only_idle_threads() {
+        assert_eq!(work_items(1, 0), 1);
+        assert_eq!(work_items(2, 0), 4);
+        assert_eq!(work_items(2, 1), 1);
+        assert_eq!(work_items(2, 5), 1);
+        assert_eq!(work_items(8, 3), 10);
+        assert_eq!(work_items(8, 7), 1);
     }
 }

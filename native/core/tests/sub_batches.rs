@@ -2,7 +2,8 @@
 //! sub-batch size or the thread count (matches, correlation inputs, line
 //! offsets, dead letters with chunk-relative lines, and row/event counters),
 //! and an Arrow batch's output must not depend on the thread count (its
-//! rows are cut into ranges evaluated in parallel).
+//! rows are cut into ranges evaluated in parallel), nor on how many other
+//! batches are being evaluated at the same time (which decides the cut).
 
 mod common;
 
@@ -81,6 +82,39 @@ fn output_is_independent_of_threads_and_sub_batch_size() {
             );
         }
     }
+}
+
+#[test]
+fn output_is_independent_of_concurrent_batches() {
+    let p = plan(
+        &["a", "b"],
+        vec![s(0, "contains", "7", false), s(1, "exact", "x", true)],
+        vec![rule(json!({"or":[{"pred":0},{"pred":1}]}))],
+    )
+    .replace("\"threads\":1", "\"threads\":2");
+    let chunk = chunk();
+    let (e, _) = Engine::compile(&p).unwrap();
+    let want = e.eval_json(chunk.as_bytes()).unwrap();
+    assert!(!want.matches.is_empty());
+    std::thread::scope(|scope| {
+        let callers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..5)
+                        .map(|_| e.eval_json(chunk.as_bytes()).unwrap())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for caller in callers {
+            for got in caller.join().unwrap() {
+                assert_eq!(got.matches, want.matches);
+                assert_eq!(got.line_offsets, want.line_offsets);
+                assert_eq!(got.dead_letters, want.dead_letters);
+                assert_eq!(got.stats.events, want.stats.events);
+            }
+        }
+    });
 }
 
 #[test]
