@@ -36,12 +36,38 @@ pub struct SubstringSet {
     singles: Vec<(u8, Vec<u32>)>,
 }
 
-/// `text[at..]` starts with `pat`. A byte loop: patterns are short and
-/// most candidates differ early, where a `memcmp` call costs more.
+/// `text[at..]` starts with `pat`, compared a word at a time: 8 bytes (4
+/// for patterns under 8 bytes), the last word overlapping the one before.
+/// Most candidates differ in their first word, and a true occurrence of a
+/// long pattern (a path, a command line) costs a few compares. The byte loop
+/// this replaced was ~70% of `verify`'s samples.
 #[inline]
 fn eq_at(text: &[u8], at: usize, pat: &[u8]) -> bool {
-    text.get(at..at + pat.len())
-        .is_some_and(|t| t.iter().zip(pat).all(|(a, b)| a == b))
+    let n = pat.len();
+    let Some(t) = text.get(at..at + n) else {
+        return false;
+    };
+    if n < 4 {
+        return t.iter().zip(pat).all(|(a, b)| a == b);
+    }
+    if n < 8 {
+        return same_word::<4>(t, pat, 0) && same_word::<4>(t, pat, n - 4);
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if !same_word::<8>(t, pat, i) {
+            return false;
+        }
+        i += 8;
+    }
+    same_word::<8>(t, pat, n - 8)
+}
+
+/// `a` and `b` both hold the same `N` bytes at `at`.
+#[inline]
+fn same_word<const N: usize>(a: &[u8], b: &[u8], at: usize) -> bool {
+    let word = |s: &[u8]| -> Option<[u8; N]> { s.get(at..at + N)?.try_into().ok() };
+    matches!((word(a), word(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// How common a byte is in log text (paths, command lines, prose): the
@@ -293,12 +319,31 @@ mod tests {
                 .map(|_| char::from(alphabet[next(alphabet.len())]))
                 .collect()
         };
-        let owned: Vec<String> = (0..200).map(|i| gen(1 + i % 9)).collect();
+        let owned: Vec<String> = (0..200).map(|i| gen(1 + i % 20)).collect();
         let pats: Vec<&str> = owned.iter().map(String::as_str).collect();
         let set = SubstringSet::new(&pats);
         for len in [0, 3, 4, 17, 34, 35, 36, 64, 300, 2000] {
             let text = gen(len);
             check(&set, &pats, &text);
+        }
+    }
+
+    #[test]
+    fn eq_at_agrees_with_starts_with() {
+        let text: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for at in 0..=text.len() + 1 {
+            for n in 0..=24 {
+                let Some(occurring) = text.get(at..at + n) else {
+                    assert!(!eq_at(&text, at, &text[..n.min(text.len())]));
+                    continue;
+                };
+                assert!(eq_at(&text, at, occurring), "at {at}, len {n}");
+                for flip in 0..n {
+                    let mut other = occurring.to_vec();
+                    other[flip] ^= 0x20;
+                    assert!(!eq_at(&text, at, &other), "at {at}, len {n}, byte {flip}");
+                }
+            }
         }
     }
 }
