@@ -39,6 +39,8 @@ use std::sync::Arc;
 use arrow_array::ffi::{from_ffi, FFI_ArrowArray, FFI_ArrowSchema};
 use arrow_array::{make_array, Array, ArrayRef, RecordBatch, StructArray};
 use arrow_data::ArrayData;
+
+use crate::validate::validate_batch;
 use napi::{
     Env, JsObject, JsTypedArray, JsTypedArrayValue, JsUnknown, Result, TypedArrayType, ValueType,
 };
@@ -443,7 +445,7 @@ impl Described {
     }
 
     /// Checks the geometry against the schema, aligns what needs it, and
-    /// imports through arrow-rs ffi, unchecked: `validate` must pass before
+    /// imports through arrow-rs ffi, unchecked: `validate_batch` must pass before
     /// anything reads values.
     fn import(mut self) -> std::result::Result<ArrayData, String> {
         // SAFETY: both trees were built by build_schema/build_array, and the
@@ -620,10 +622,10 @@ pub struct UncheckedBatch {
 }
 
 impl UncheckedBatch {
-    /// Checks, imports and validates the batch (see `conform`, `validate`).
+    /// Checks, imports and validates the batch (see `conform`, `validate_batch`).
     pub fn validated(self) -> std::result::Result<RecordBatch, String> {
         let data = self.described.import()?;
-        validate(&data).map_err(|e| format!("Arrow batch is invalid: {e}"))?;
+        validate_batch(&data).map_err(|e| format!("Arrow batch is invalid: {e}"))?;
         let array = make_array(data);
         let structure = array
             .as_any()
@@ -649,29 +651,6 @@ pub fn import_batch(packed: &JsObject, schema: Arc<SharedSchema>) -> Result<Reco
     import_batch_unchecked(packed, schema)?
         .validated()
         .map_err(invalid)
-}
-
-/// `validate_full`, except that a child whose every element is null gets
-/// only the structural checks (buffer sizes): no reader looks at the
-/// offsets or bytes of a null element, and the per-element checks of the
-/// hundreds of all-null columns of a wide, sparse batch were the Arrow
-/// path's largest cost after evaluation (8.7% of its profile on 756-column
-/// batches of 800 rows; 1.6% with this).
-fn validate(data: &ArrayData) -> std::result::Result<(), arrow_schema::ArrowError> {
-    data.validate_data()?;
-    for child in data.child_data() {
-        // Counted from the bitmap itself: a description's null count is
-        // not trusted.
-        let all_null = child
-            .nulls()
-            .is_some_and(|n| n.inner().count_set_bits() == 0);
-        if all_null {
-            child.validate()?;
-        } else {
-            child.validate_full()?;
-        }
-    }
-    Ok(())
 }
 
 /// Bytes of each buffer of an exported array, from its format and geometry.

@@ -6,6 +6,7 @@
 mod c_data;
 mod json_arrow;
 mod match_batch;
+mod validate;
 
 /// The addon's own allocator. Batches allocate on one thread (imports, work
 /// items) and free on another, where glibc malloc took a tenth of a small
