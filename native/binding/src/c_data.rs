@@ -594,8 +594,15 @@ unsafe fn conform(schema: &CSchema, array: &mut CArray) -> std::result::Result<(
             ));
         }
         if !(pointer as usize).is_multiple_of(alignment(format, index)) {
-            let mut copy = vec![0u64; have.div_ceil(8)];
-            ptr::copy_nonoverlapping(pointer as *const u8, copy.as_mut_ptr() as *mut u8, have);
+            // Not zeroed first (that was a third of this copy's cost): the
+            // last word is zeroed, then the bytes cover every word.
+            let words = have.div_ceil(8);
+            let mut copy: Vec<u64> = Vec::with_capacity(words);
+            if words > 0 {
+                copy.as_mut_ptr().add(words - 1).write(0);
+                ptr::copy_nonoverlapping(pointer as *const u8, copy.as_mut_ptr() as *mut u8, have);
+                copy.set_len(words);
+            }
             private.buffers[index] = copy.as_ptr() as *const c_void;
             private.aligned.push(copy);
         }
