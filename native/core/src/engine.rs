@@ -347,8 +347,9 @@ impl Engine {
         }
     }
 
-    /// Count a batch as being evaluated until the guard drops; also returns
-    /// how many work items to cut it into (see `work_items`).
+    /// Count a batch as being evaluated until the guard drops (once its
+    /// work items are done); also returns how many items to cut it into
+    /// (see `work_items`).
     fn enter(&self) -> (ActiveBatch<'_>, usize) {
         let others = self.active.fetch_add(1, Ordering::AcqRel);
         (ActiveBatch(&self.active), work_items(self.threads, others))
@@ -514,7 +515,7 @@ impl Engine {
                 bytes: chunk.len() as u64,
             });
         }
-        let (_active, items) = self.enter();
+        let (active, items) = self.enter();
         let size = if items > 1 {
             let per_item = chunk.len().div_ceil(items);
             self.sub_batch_bytes.min(per_item.max(MIN_ITEM_BYTES))
@@ -526,6 +527,8 @@ impl Engine {
             let part = parts.get(i).and_then(|&(a, b)| chunk.get(a..b));
             self.run_part(part.unwrap_or_default(), sc)
         });
+        // Done with the threads: a correlation step may still wait below.
+        drop(active);
         let mut out = JsonEvalOutput::default();
         let mut stats = BatchStats {
             batches: 1,
@@ -585,7 +588,7 @@ impl Engine {
         ticket: Ticket,
         now_ms: Option<i64>,
     ) -> Result<ArrowEvalOutput, EvalError> {
-        let (_active, items) = self.enter();
+        let (active, items) = self.enter();
         let parts = Self::arrow_parts(batch.num_rows(), items);
         let result = self
             .run_items(parts.len(), |i, sc| {
@@ -598,6 +601,8 @@ impl Engine {
             })
             .into_iter()
             .collect::<Result<Vec<_>, _>>();
+        // Done with the threads: the correlation step may still wait below.
+        drop(active);
         let outs = match result {
             Ok(x) => x,
             Err(e) => {
