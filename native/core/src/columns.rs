@@ -9,9 +9,10 @@
 //! (multi-valued). Nulls are absent values. Keyword values of an Arrow batch
 //! are every string value of every column (strings only, as on the JSON path).
 //! Batches are valid by the time they get here: arrow-rs's safe
-//! constructors validate, and the binding runs `validate_full` on every
-//! C Data import (validating again here cost 10% of the Arrow path). Reads
-//! are bounds-checked all the same, so no input can make them panic.
+//! constructors validate, and the binding checks all that `validate_full`
+//! does on every C Data import (validating again here cost 10% of the Arrow
+//! path). Reads are bounds-checked all the same, so no input can make them
+//! panic.
 
 use crate::text::{write_f64, write_i64, write_u64, BorrowedColumn, Text};
 use arrow_array::cast::AsArray;
