@@ -18,64 +18,104 @@ use crate::text::{write_f64, write_i64, write_u64, BorrowedColumn, Text};
 use arrow_array::cast::AsArray;
 use arrow_array::types::*;
 use arrow_array::{Array, ArrayRef, ArrowPrimitiveType, OffsetSizeTrait, RecordBatch, StructArray};
-use arrow_schema::DataType;
+use arrow_schema::{DataType, Field, Fields, SchemaRef};
+use std::sync::Arc;
 
-/// One way a field is reached: the leaf array plus struct ancestors whose
-/// nulls hide it.
-struct Resolved<'a> {
-    leaf: &'a ArrayRef,
-    ancestors: Vec<&'a ArrayRef>,
+/// One array that holds a field in batches of a schema: its top-level
+/// column, then the child positions down through struct columns, whose
+/// nulls hide the leaf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ArrayPath {
+    column: usize,
+    children: Vec<usize>,
 }
 
-fn resolve_in<'a>(
-    names: &[&str],
-    cols: &'a [ArrayRef],
-    path: &str,
-    ancestors: &mut Vec<&'a ArrayRef>,
-    out: &mut Vec<Resolved<'a>>,
-) {
-    for (name, col) in names.iter().zip(cols.iter()) {
-        if *name == path {
-            out.push(Resolved {
-                leaf: col,
-                ancestors: ancestors.clone(),
-            });
-        } else if let Some(rest) = path.strip_prefix(name).and_then(|r| r.strip_prefix('.')) {
-            if let Some(st) = col.as_struct_opt() {
-                let child_names: Vec<&str> = match st.data_type() {
-                    DataType::Struct(fs) => fs.iter().map(|f| f.name().as_str()).collect(),
-                    _ => continue,
-                };
-                ancestors.push(col);
-                resolve_in(&child_names, st.columns(), rest, ancestors, out);
-                ancestors.pop();
-            }
+/// How many schemas a `SchemaCache` keeps resolved.
+const SCHEMAS_KEPT: usize = 8;
+
+/// The plan's fields resolved against one schema: for each field, the
+/// arrays that hold it in column order (the column named by the field, and
+/// struct columns named by a dotted prefix of it), or why it cannot be read.
+/// Resolving every plan field by name in every batch was a tenth of the
+/// work on a 10-row batch; the batches of a stream share their schema, so
+/// the engine resolves it once (`SchemaCache`).
+pub struct SchemaFields {
+    schema: SchemaRef,
+    fields: Vec<Result<Vec<ArrayPath>, String>>,
+}
+
+impl SchemaFields {
+    /// Resolve each of `paths` (the plan's fields, in plan order) in `schema`.
+    pub fn new(schema: &SchemaRef, paths: &[String]) -> SchemaFields {
+        let index = NameIndex::new(schema.fields());
+        let fields = paths
+            .iter()
+            .map(|path| {
+                let found = resolve(schema.fields(), &index, path);
+                for p in &found {
+                    if let Some(leaf) = leaf_field(schema.fields(), p) {
+                        check_type(leaf.data_type()).map_err(|e| format!("field {path:?}: {e}"))?;
+                    }
+                }
+                Ok(found)
+            })
+            .collect();
+        SchemaFields {
+            schema: Arc::clone(schema),
+            fields,
         }
+    }
+
+    /// Whether batches of `schema` may use this resolution: same fields, in
+    /// the same order, of the same types.
+    fn describes(&self, schema: &SchemaRef) -> bool {
+        Arc::ptr_eq(&self.schema, schema) || self.schema.fields() == schema.fields()
     }
 }
 
-/// Top-level column positions by name (names may repeat), built once per
-/// batch so that resolving a field costs a few comparisons, not a schema
-/// scan; one allocation (a batch can have hundreds of columns).
-pub struct ColumnIndex<'b> {
-    /// (name, position), sorted by name; equal names keep column order.
-    by_name: Vec<(&'b str, usize)>,
+/// The resolutions of the last few schemas evaluated (`SCHEMAS_KEPT`, the
+/// oldest goes first), so that streams of different schemas can interleave.
+#[derive(Default)]
+pub struct SchemaCache(Vec<SchemaFields>);
+
+impl SchemaCache {
+    /// The plan fields `paths` resolved in `schema`, resolving them now when
+    /// no kept schema is equal. Every call must pass the same `paths`.
+    pub fn resolve(&mut self, schema: &SchemaRef, paths: &[String]) -> &SchemaFields {
+        let at = match self.0.iter().position(|kept| kept.describes(schema)) {
+            Some(at) => at,
+            None => {
+                if self.0.len() >= SCHEMAS_KEPT {
+                    self.0.remove(0);
+                }
+                self.0.push(SchemaFields::new(schema, paths));
+                self.0.len() - 1
+            }
+        };
+        // In bounds: `at` was found in, or just pushed to, the list.
+        &self.0[at]
+    }
 }
 
-impl<'b> ColumnIndex<'b> {
-    pub fn new(batch: &'b RecordBatch) -> ColumnIndex<'b> {
-        let mut by_name: Vec<(&'b str, usize)> = batch
-            .schema_ref()
-            .fields()
+/// Top-level field positions by name (names may repeat), so that resolving
+/// a plan field costs a few comparisons, not a scan of the schema.
+struct NameIndex<'s> {
+    /// (name, position), sorted by name; equal names keep column order.
+    by_name: Vec<(&'s str, usize)>,
+}
+
+impl<'s> NameIndex<'s> {
+    fn new(fields: &'s Fields) -> NameIndex<'s> {
+        let mut by_name: Vec<(&'s str, usize)> = fields
             .iter()
             .enumerate()
             .map(|(i, f)| (f.name().as_str(), i))
             .collect();
         by_name.sort_by(|a, b| a.0.cmp(b.0));
-        ColumnIndex { by_name }
+        NameIndex { by_name }
     }
 
-    fn get<'s>(&'s self, name: &'s str) -> impl Iterator<Item = usize> + 's {
+    fn get<'q>(&'q self, name: &'q str) -> impl Iterator<Item = usize> + 'q {
         let start = self.by_name.partition_point(|(n, _)| *n < name);
         let tail = self.by_name.get(start..).unwrap_or_default();
         tail.iter()
@@ -84,39 +124,79 @@ impl<'b> ColumnIndex<'b> {
     }
 }
 
-/// Find every array that holds `path` in `batch`, in column order: the
-/// column named `path`, and struct columns named by a dotted prefix of it.
-fn resolve<'a>(batch: &'a RecordBatch, index: &ColumnIndex<'_>, path: &str) -> Vec<Resolved<'a>> {
-    let mut found: Vec<(usize, Vec<Resolved<'a>>)> = Vec::new();
-    for i in index.get(path) {
-        if let Some(col) = batch.columns().get(i) {
-            let leaf = Resolved {
-                leaf: col,
-                ancestors: Vec::new(),
-            };
-            found.push((i, vec![leaf]));
-        }
-    }
+/// Every array that holds `path` among top-level `fields`, in column order:
+/// the column named `path`, and struct columns named by a dotted prefix.
+fn resolve(fields: &Fields, index: &NameIndex<'_>, path: &str) -> Vec<ArrayPath> {
+    let mut found: Vec<ArrayPath> = index
+        .get(path)
+        .map(|column| ArrayPath {
+            column,
+            children: Vec::new(),
+        })
+        .collect();
     for (dot, _) in path.match_indices('.') {
         let (prefix, rest) = (&path[..dot], &path[dot + 1..]);
-        for i in index.get(prefix) {
-            let Some(col) = batch.columns().get(i) else {
-                continue;
-            };
-            let Some(st) = col.as_struct_opt() else {
-                continue;
-            };
-            let DataType::Struct(fs) = st.data_type() else {
-                continue;
-            };
-            let names: Vec<&str> = fs.iter().map(|f| f.name().as_str()).collect();
-            let mut out = Vec::new();
-            resolve_in(&names, st.columns(), rest, &mut vec![col], &mut out);
-            found.push((i, out));
+        for column in index.get(prefix) {
+            if let Some(DataType::Struct(children)) = fields.get(column).map(|f| f.data_type()) {
+                let mut trails = Vec::new();
+                resolve_in(children, rest, &mut Vec::new(), &mut trails);
+                found.extend(
+                    trails
+                        .into_iter()
+                        .map(|children| ArrayPath { column, children }),
+                );
+            }
         }
     }
-    found.sort_by_key(|f| f.0);
-    found.into_iter().flat_map(|f| f.1).collect()
+    // Stable: within a column, resolutions keep the order they were found in.
+    found.sort_by_key(|p| p.column);
+    found
+}
+
+/// The child positions of every field under `fields` that holds `path`.
+fn resolve_in(fields: &Fields, path: &str, trail: &mut Vec<usize>, out: &mut Vec<Vec<usize>>) {
+    for (i, field) in fields.iter().enumerate() {
+        let name = field.name().as_str();
+        if name == path {
+            let mut found = trail.clone();
+            found.push(i);
+            out.push(found);
+        } else if let Some(rest) = path.strip_prefix(name).and_then(|r| r.strip_prefix('.')) {
+            if let DataType::Struct(children) = field.data_type() {
+                trail.push(i);
+                resolve_in(children, rest, trail, out);
+                trail.pop();
+            }
+        }
+    }
+}
+
+/// The schema field at the end of `path`.
+fn leaf_field<'f>(fields: &'f Fields, path: &ArrayPath) -> Option<&'f Field> {
+    let mut field = fields.get(path.column)?;
+    for &child in &path.children {
+        match field.data_type() {
+            DataType::Struct(children) => field = children.get(child)?,
+            _ => return None,
+        }
+    }
+    Some(field)
+}
+
+/// The array at the end of `path` in `batch`, with the struct arrays above
+/// it in `ancestors`.
+fn follow<'a>(
+    batch: &'a RecordBatch,
+    path: &ArrayPath,
+    ancestors: &mut Vec<&'a ArrayRef>,
+) -> Option<&'a ArrayRef> {
+    ancestors.clear();
+    let mut array = batch.columns().get(path.column)?;
+    for &child in &path.children {
+        ancestors.push(array);
+        array = array.as_struct_opt()?.columns().get(child)?;
+    }
+    Some(array)
 }
 
 fn check_type(dt: &DataType) -> Result<(), String> {
@@ -376,30 +456,34 @@ fn top_level_elems(col: &dyn Array, out: &mut Elems) {
     }
 }
 
-/// Fill `out` with field `path` of `batch`. Missing field → empty column.
-pub fn fill_field<'a>(
+/// Fill `cols` (one per plan field, in plan order) with the fields of
+/// `batch`, resolved in its schema by `resolved`. A missing field is an
+/// empty column.
+pub fn fill_fields<'a>(
     batch: &'a RecordBatch,
-    index: &ColumnIndex<'_>,
-    path: &str,
+    resolved: &SchemaFields,
     g: &mut Gather<'a>,
-    out: &mut BorrowedColumn<'a>,
+    cols: &mut [BorrowedColumn<'a>],
 ) -> Result<(), String> {
     let rows = batch.num_rows();
-    let res = resolve(batch, index, path);
-    for r in &res {
-        check_type(r.leaf.data_type()).map_err(|e| format!("field {path:?}: {e}"))?;
-    }
-    g.clear();
-    let mut elems = std::mem::take(&mut g.top);
-    for r in &res {
-        top_level_elems(r.leaf.as_ref(), &mut elems);
-        for a in &r.ancestors {
-            elems.retain(|&(i, _)| a.is_valid(i as usize));
+    let mut ancestors = Vec::new();
+    for (field, out) in resolved.fields.iter().zip(cols.iter_mut()) {
+        let paths = field.as_ref().map_err(Clone::clone)?;
+        g.clear();
+        let mut elems = std::mem::take(&mut g.top);
+        for path in paths {
+            let Some(leaf) = follow(batch, path, &mut ancestors) else {
+                continue;
+            };
+            top_level_elems(leaf.as_ref(), &mut elems);
+            for a in &ancestors {
+                elems.retain(|&(i, _)| a.is_valid(i as usize));
+            }
+            gather(leaf.as_ref(), &elems, false, g);
         }
-        gather(r.leaf.as_ref(), &elems, false, g);
+        g.top = elems;
+        g.emit(rows, out);
     }
-    g.top = elems;
-    g.emit(rows, out);
     Ok(())
 }
 

@@ -209,6 +209,8 @@ struct Scratch {
     /// Emptied between batches (`BorrowedColumn::recycle`): they borrow one.
     arrow_cols: Vec<BorrowedColumn<'static>>,
     arrow_kw: BorrowedColumn<'static>,
+    /// The plan's fields resolved in the schemas of recent Arrow batches.
+    schemas: columns::SchemaCache,
     valid: Bitset,
 }
 
@@ -661,12 +663,10 @@ impl Engine {
             .collect();
         cols.resize_with(fields.len(), BorrowedColumn::default);
         let mut keywords = std::mem::take(&mut sc.arrow_kw).recycle();
-        let index = columns::ColumnIndex::new(batch);
+        let resolved = sc.schemas.resolve(batch.schema_ref(), fields);
         let mut gather = columns::Gather::default();
-        for (name, col) in fields.iter().zip(cols.iter_mut()) {
-            columns::fill_field(batch, &index, name, &mut gather, col)
-                .map_err(|message| EvalError::InvalidBatch { message })?;
-        }
+        columns::fill_fields(batch, resolved, &mut gather, &mut cols)
+            .map_err(|message| EvalError::InvalidBatch { message })?;
         if self.plan.has_keywords {
             columns::fill_keywords(batch, &mut gather, &mut keywords);
         }

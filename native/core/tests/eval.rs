@@ -548,3 +548,79 @@ fn arrow_types_dictionary_float_bool() {
         .unwrap();
     assert_eq!(j.matches, out.matches);
 }
+
+#[test]
+fn arrow_batches_of_interleaved_schemas_resolve_their_own_fields() {
+    use arrow_array::{ArrayRef, Date32Array, RecordBatch, StringArray, StructArray};
+    use arrow_schema::{DataType, Field};
+    use std::sync::Arc;
+
+    let preds = vec![
+        s(0, "exact", "cmd.exe", false),
+        s(1, "contains", "evil", false),
+        s(2, "exact", "x", true),
+    ];
+    let rules = (0..3).map(|i| rule(json!({"pred": i}))).collect();
+    let e = engine(&["img", "cl", "b.c"], preds, rules);
+    let img = || {
+        Arc::new(StringArray::from(vec![
+            Some("cmd.exe"),
+            Some("a"),
+            Some("CMD.EXE"),
+        ])) as ArrayRef
+    };
+    let cl = || Arc::new(StringArray::from(vec![Some("evil"), Some("good"), None])) as ArrayRef;
+    let bc = || Arc::new(StringArray::from(vec![Some("x"), None, Some("y")])) as ArrayRef;
+    let b = || {
+        let child = Arc::new(Field::new("c", DataType::Utf8, true));
+        Arc::new(StructArray::from(vec![(child, bc())])) as ArrayRef
+    };
+    let pad = || {
+        Arc::new(StringArray::from(vec![
+            Some("cmd.exe"),
+            Some("evil"),
+            Some("x"),
+        ])) as ArrayRef
+    };
+    let want = e
+        .eval_json(b"{\"img\":\"cmd.exe\",\"cl\":\"evil\",\"b\":{\"c\":\"x\"}}\n{\"img\":\"a\",\"cl\":\"good\"}\n{\"img\":\"CMD.EXE\",\"b.c\":\"y\"}")
+        .unwrap()
+        .matches;
+    assert_eq!(want, vec![(0, 0), (0, 1), (0, 2), (2, 0)]);
+
+    // More schemas than the engine keeps resolved, the same fields at other
+    // positions, under other names (padding named like no plan field) and
+    // as a struct child instead of a dotted column.
+    let mut schemas: Vec<Vec<(String, ArrayRef)>> = Vec::new();
+    for padding in 0..4 {
+        for struct_child in [false, true] {
+            for reversed in [false, true] {
+                let mut columns: Vec<(String, ArrayRef)> =
+                    (0..padding).map(|k| (format!("pad{k}"), pad())).collect();
+                let mut fields = vec![("img".to_string(), img()), ("cl".to_string(), cl())];
+                fields.push(if struct_child {
+                    ("b".to_string(), b())
+                } else {
+                    ("b.c".to_string(), bc())
+                });
+                if reversed {
+                    fields.reverse();
+                }
+                columns.extend(fields);
+                schemas.push(columns);
+            }
+        }
+    }
+    for round in 0..3 {
+        for (i, columns) in schemas.iter().enumerate() {
+            let batch = RecordBatch::try_from_iter(columns.clone()).unwrap();
+            let got = e.eval_record_batch(&batch).unwrap().matches;
+            assert_eq!(got, want, "round {round}, schema {i}: {:?}", batch.schema());
+        }
+        // A field of a type the engine cannot read fails its batch alone.
+        let dates = Arc::new(Date32Array::from(vec![1, 2, 3])) as ArrayRef;
+        let bad = RecordBatch::try_from_iter(vec![("img", dates), ("cl", cl())]).unwrap();
+        let error = e.eval_record_batch(&bad).unwrap_err().to_string();
+        assert!(error.contains("field \"img\""), "{error}");
+    }
+}
