@@ -9,7 +9,7 @@
  */
 
 import type { RecordBatch, Schema } from "apache-arrow";
-import { exportRecordBatch, type CDataArray } from "./c-data.ts";
+import { exportRecordBatch, packArrays, type PackedArrays } from "./c-data.ts";
 
 export type SourcePosition =
   | { file: string; line: number }
@@ -41,22 +41,22 @@ export interface ArrowRecords {
   readonly numRows: number;
   /** Bytes of the batch's buffers. */
   readonly byteLength: number;
-  /** The batch as one struct array (`+s`) for the C Data Interface. */
-  readonly description: CDataArray;
+  /** The batch's arrays as they cross into the addon; its schema crosses once per stream, from `schema`. */
+  packed(): PackedArrays;
   /** The same rows as apache-arrow JS vectors, built on first call. */
   record(): RecordBatch;
 }
 
 /** The records of a batch built in JS. */
 export function recordsOf(batch: RecordBatch): ArrowRecords {
-  let description: CDataArray | null = null;
+  let packed: PackedArrays | null = null;
   return {
     schema: batch.schema,
     numRows: batch.numRows,
     byteLength: batch.data.children.reduce((n, d) => n + d.byteLength, 0),
-    get description(): CDataArray {
-      description ??= exportRecordBatch(batch);
-      return description;
+    packed: () => {
+      packed ??= packArrays(exportRecordBatch(batch));
+      return packed;
     },
     record: () => batch,
   };

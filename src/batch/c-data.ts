@@ -342,30 +342,77 @@ export interface PackedArrays {
   backings: Uint8Array[];
 }
 
-export function packArrays(array: CDataArray): PackedArrays {
-  const geometry: number[] = [];
-  const backings: Uint8Array[] = [];
-  const backingOf = new Map<ArrayBufferLike, number>();
-  const pack = (node: CDataArray): void => {
-    geometry.push(node.length, node.nullCount, node.offset, node.children.length, node.dictionary === null ? 0 : 1, node.buffers.length);
-    for (const buffer of node.buffers) {
-      if (buffer === null) {
-        geometry.push(-1, 0, 0);
-        continue;
-      }
-      let backing = backingOf.get(buffer.buffer);
-      if (backing === undefined) {
-        backing = backings.length;
-        backingOf.set(buffer.buffer, backing);
-        backings.push(new Uint8Array(buffer.buffer));
-      }
-      geometry.push(backing, buffer.byteOffset, buffer.byteLength);
+/**
+ * Lays out `PackedArrays` one array at a time, in pre-order: an array's own
+ * geometry (`array`), one `absent` or `region` per buffer, then its children
+ * and its dictionary, each the same way. The IPC decoder packs a received
+ * batch straight from its message this way, with no description objects.
+ */
+export class ArrayPacker {
+  readonly #geometry: number[] = [];
+  readonly #backings: Uint8Array[] = [];
+  readonly #backingOf = new Map<ArrayBufferLike, number>();
+
+  array(length: number, nullCount: number, offset: number, children: number, hasDictionary: boolean, buffers: number): void {
+    this.#geometry.push(length, nullCount, offset, children, hasDictionary ? 1 : 0, buffers);
+  }
+
+  absent(): void {
+    this.#geometry.push(-1, 0, 0);
+  }
+
+  /** `byteLength` bytes at `byteOffset` of `within`. */
+  region(within: ArrayBufferLike, byteOffset: number, byteLength: number): void {
+    let backing = this.#backingOf.get(within);
+    if (backing === undefined) {
+      backing = this.#backings.length;
+      this.#backingOf.set(within, backing);
+      this.#backings.push(new Uint8Array(within));
     }
-    for (const child of node.children) pack(child);
-    if (node.dictionary !== null) pack(node.dictionary);
-  };
-  pack(array);
-  return { geometry: Float64Array.from(geometry), backings };
+    this.#geometry.push(backing, byteOffset, byteLength);
+  }
+
+  /** A described array, its children and dictionary included. */
+  described(node: CDataArray): void {
+    this.array(node.length, node.nullCount, node.offset, node.children.length, node.dictionary !== null, node.buffers.length);
+    for (const buffer of node.buffers) {
+      if (buffer === null) this.absent();
+      else this.region(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    }
+    for (const child of node.children) this.described(child);
+    if (node.dictionary !== null) this.described(node.dictionary);
+  }
+
+  finish(): PackedArrays {
+    return { geometry: Float64Array.from(this.#geometry), backings: this.#backings };
+  }
+}
+
+export function packArrays(array: CDataArray): PackedArrays {
+  const packer = new ArrayPacker();
+  packer.described(array);
+  return packer.finish();
+}
+
+/**
+ * The schema half of a record batch's description, as `exportRecordBatch`
+ * and the IPC decoder lay it out (formats, names, flags, children and
+ * dictionaries; no rows, no buffers): what the addon's `BatchSchema` reads.
+ */
+export function describeSchema(schema: Schema): CDataArray {
+  return { ...schemaOnly("+s", "", 0), children: schema.fields.map((field) => describeField(field.type, field.name, field.nullable)) };
+}
+
+function describeField(type: DataType, name: string, nullable: boolean): CDataArray {
+  const flags = nullable ? ARROW_FLAG_NULLABLE : 0;
+  if (DataType.isDictionary(type)) return { ...schemaOnly(intFormat(type.indices), name, flags), dictionary: describeField(type.dictionary, "", true) };
+  const nested = DataType.isList(type) || DataType.isLargeList(type) || DataType.isStruct(type);
+  const children = nested ? (type.children as Field[]).map((child) => describeField(child.type, child.name, child.nullable)) : [];
+  return { ...schemaOnly(formatOf(type), name, flags), children };
+}
+
+function schemaOnly(format: string, name: string, flags: number): CDataArray {
+  return { format, name, flags, length: 0, nullCount: 0, offset: 0, buffers: [], children: [], dictionary: null };
 }
 
 /** Rebuilds a RecordBatch from the description of a struct array (`+s`). */

@@ -8,7 +8,7 @@
 
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type RawJsonBatch } from "../batch/batch.ts";
-import { exportRecordBatch, importRecordBatch, packArrays, type CDataArray } from "../batch/c-data.ts";
+import { describeSchema, exportRecordBatch, importRecordBatch, packArrays, type CDataArray } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
@@ -168,7 +168,7 @@ export class Engine implements Evaluator {
     const { records } = batch;
     let output: NativeMatchOutput;
     try {
-      output = await this.native.evalArrow(packArrays(records.description), batchSchema(records), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
+      output = await this.native.evalArrow(records.packed(), batchSchema(records), batch.replyWithMatches === true ? matchBatchBuilder(this.rules) : null);
     } catch (error) {
       // The addon checks and validates the buffers: InvalidArg is the batch's own fault.
       if ((error as { code?: unknown }).code === "InvalidArg") throw new InvalidBatch((error as Error).message);
@@ -228,15 +228,15 @@ export function jsonToArrow(bytes: Uint8Array, fields: string[]): RecordBatch {
 
 /**
  * Per Arrow schema: every batch of a stream shares its Schema object, and
- * both describers (c-data.ts, flight/ipc.ts) derive formats, names and flags
- * from it alone, so its C schema is built once, from the first batch.
+ * the C schema (formats, names, flags) follows from it alone
+ * (`describeSchema`), so it is built once per stream.
  */
 const batchSchemas = new WeakMap<Schema, NativeBatchSchema>();
 
 function batchSchema(records: ArrowRecords): NativeBatchSchema {
   let schema = batchSchemas.get(records.schema);
   if (schema === undefined) {
-    schema = new addon.BatchSchema(records.description);
+    schema = new addon.BatchSchema(describeSchema(records.schema));
     batchSchemas.set(records.schema, schema);
   }
   return schema;
@@ -264,7 +264,7 @@ export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
   if (result.matchBatch !== undefined) return result.matchBatch;
   const builder = matchBatchBuilder(result.rules);
   const { batch, matchRows, matchRules } = result;
-  if (batch.kind === "arrow") return builder.fromArrow(packArrays(batch.records.description), batchSchema(batch.records), matchRows, matchRules);
+  if (batch.kind === "arrow") return builder.fromArrow(batch.records.packed(), batchSchema(batch.records), matchRows, matchRules);
   if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");
   return builder.fromJson(batch.bytes, result.lineOffsets, matchRows, matchRules);
 }
@@ -272,6 +272,11 @@ export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
 /** Hands a described batch to the addon (schema and packed arrays) and returns the addon's export of what it imported. */
 export function roundTripDescription(description: CDataArray): CDataArray {
   return addon.roundTripArrow(packArrays(description), new addon.BatchSchema(description));
+}
+
+/** Hands a batch's records to the addon as evaluation does and returns the addon's export of what it imported. */
+export function roundTripRecords(records: ArrowRecords): CDataArray {
+  return addon.roundTripArrow(records.packed(), batchSchema(records));
 }
 
 /** Exports a batch to the addon and imports the addon's export of it back. */
