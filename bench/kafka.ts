@@ -231,12 +231,14 @@ try {
 
   const ceiling = await consumeCeiling(topic, eventCount);
   // The same process over no events: its start and rule loading, taken off the per-event CPU below.
-  // It runs first, so that every run after it loads the rules from the same compiled-plan cache:
-  // a first run after a build compiles them (1.6 s instead of 0.5), which took the file run's
-  // CPU per event 2 µs over the truth.
+  // Every measured run must load the rules the same way: the first run after a build compiles
+  // them into the plan cache (1.6 s instead of 0.5), which put 2 µs on the file run's CPU per
+  // event when it ran first, so a run over no events fills the cache before anything is measured.
   const emptyPath = `${ROOT}.cache/bench/empty.ndjson`;
   await Bun.write(emptyPath, "");
-  const idle = await runSigma(["--input", "json", "--events", emptyPath, "--output", "json", "--out", "/dev/null"]);
+  const idleArgs = ["--input", "json", "--events", emptyPath, "--output", "json", "--out", "/dev/null"];
+  await runSigma(idleArgs);
+  const idle = await runSigma(idleArgs);
   const baseline = await runSigma(["--input", "json", "--events", path, "--output", "json", "--out", "/dev/null"]);
   const output =
     outputKind === "kafka" ? ["--output", "kafka", "--kafka-out-topic", uniqueName("sigma-bench-out")] : ["--output", "json", "--out", "/dev/null"];
