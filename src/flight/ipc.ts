@@ -7,15 +7,15 @@
  * A record batch is not decoded into apache-arrow vectors on the way to the
  * engine: its arrays are packed for the addon straight from the message's
  * field nodes and buffer regions, each buffer a region of the received gRPC
- * message (`packBatch`). The addon then checks every buffer's size against its format,
- * aligns what needs it and validates offsets, UTF-8 and dictionary keys on
- * the engine's threads. That decoding, re-alignment and validation took the
- * JS thread 1.7-2.4 ms per 2,000-row batch of 213 columns (warm), before its
- * C Data export and import, the largest share of the JS thread's own work
- * under DoPut; laying out the description takes 0.25-0.36 ms. Here, only what the
- * description is made of is checked (regions inside the body, node and
- * buffer counts, supported types); `record()` decodes and validates with
- * apache-arrow's `VectorLoader` when JS itself needs values. Anything wrong
+ * message (`packBatch`). The addon then checks every buffer's size against
+ * its format, aligns what needs it and validates offsets, UTF-8 and
+ * dictionary keys on the engine's threads. That decoding, re-alignment and
+ * validation took the JS thread 1.7-2.4 ms per 2,000-row batch of 213
+ * columns (warm), before its C Data export and import, the largest share of
+ * the JS thread's own work under DoPut. Here, only what the packing is made
+ * of is checked (regions inside the body, node and buffer counts, supported
+ * types); `record()` decodes and validates with apache-arrow's
+ * `VectorLoader` when JS itself needs values. Anything wrong
  * raises `InvalidIpc`, which the server maps to INVALID_ARGUMENT for that
  * call alone.
  */

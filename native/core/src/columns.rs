@@ -24,7 +24,7 @@ use std::sync::Arc;
 /// One array that holds a field in batches of a schema: its top-level
 /// column, then the child positions down through struct columns, whose
 /// nulls hide the leaf.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 struct ArrayPath {
     column: usize,
     children: Vec<usize>,
@@ -46,7 +46,7 @@ pub struct SchemaFields {
 
 impl SchemaFields {
     /// Resolve each of `paths` (the plan's fields, in plan order) in `schema`.
-    pub fn new(schema: &SchemaRef, paths: &[String]) -> SchemaFields {
+    fn new(schema: &SchemaRef, paths: &[String]) -> SchemaFields {
         let index = NameIndex::new(schema.fields());
         let fields = paths
             .iter()
