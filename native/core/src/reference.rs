@@ -15,7 +15,7 @@ use crate::text::BatchView;
 
 enum Prepared {
     Op,
-    Regex(::regex::Regex),
+    Regex(regex::Pattern),
     Cidr(cidr::Network),
     Broken,
 }
@@ -97,7 +97,9 @@ fn test(p: usize, plan: &Plan, prep: &[Prepared], view: &BatchView<'_>, row: u32
                 glob::naive_match(&fp, &fold(v))
             }
         }),
-        (PredicateOp::Regex { .. }, Prepared::Regex(r)) => values.iter().any(|v| r.is_match(v)),
+        (PredicateOp::Regex { .. }, Prepared::Regex(r)) => values
+            .iter()
+            .any(|v| r.is_match(v, &mut regex::RegexCaches::default())),
         (PredicateOp::Compare { cmp, value }, _) => values
             .iter()
             .any(|v| numeric::parse_number(v).is_some_and(|x| numeric::compare(x, *cmp, *value))),

@@ -118,6 +118,24 @@ impl CompiledPlan {
             ac_src.push(b.ac_sources());
             fields.push((f, b.finish()));
         }
+        // Each regex of the plan gets its own slot in every thread's caches.
+        let mut slot = 0;
+        let mut next_slot = || {
+            slot += 1;
+            slot - 1
+        };
+        for (_, m) in &mut fields {
+            for g in &mut m.gated_globs {
+                g.regex.set_slot(next_slot());
+            }
+        }
+        for e in &mut expensive {
+            match &mut e.kind {
+                ExpensiveKind::Regex(r) => r.set_slot(next_slot()),
+                ExpensiveKind::Glob(g) => g.regex.set_slot(next_slot()),
+                ExpensiveKind::FieldRef { .. } | ExpensiveKind::TimePart { .. } => {}
+            }
+        }
         let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
         let rules: Vec<CompiledRule> = plan
             .rules
@@ -625,7 +643,12 @@ pub fn evaluate(
                         }
                         let hit = match s.memo.get_mut(id as usize) {
                             Some(0) | None => {
-                                let r = expensive_value_match(kind, v, &mut s.fold_a);
+                                let r = expensive_value_match(
+                                    kind,
+                                    v,
+                                    &mut s.fold_a,
+                                    &mut s.vs.regexes,
+                                );
                                 if let Some(x) = s.memo.get_mut(id as usize) {
                                     *x = if r { 2 } else { 1 };
                                 }
@@ -642,7 +665,7 @@ pub fn evaluate(
                 for (row, v) in col.iter() {
                     if s.cand.get(row as usize)
                         && !s.hits.get(e.pred).is_some_and(|b| b.get(row as usize))
-                        && expensive_value_match(kind, v, &mut s.fold_a)
+                        && expensive_value_match(kind, v, &mut s.fold_a, &mut s.vs.regexes)
                     {
                         s.hits.set(e.pred, row as usize);
                     }

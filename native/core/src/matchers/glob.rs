@@ -6,14 +6,14 @@
 //! values that contain it. `naive_match` is an independent DP matcher used by
 //! the reference oracle.
 
+use super::regex::{compile_internal, Pattern};
 use crate::plan::GlobPart;
-use regex::Regex;
 
 #[derive(Debug, Clone)]
 pub struct GlobMatcher {
     pub pred: u32,
     pub cased: bool,
-    pub regex: Regex,
+    pub regex: Pattern,
     /// The longest literal part, if any (non-empty).
     pub gate: Option<String>,
 }
@@ -22,7 +22,7 @@ pub fn to_regex_source(parts: &[GlobPart]) -> String {
     let mut s = String::from("(?s)^");
     for p in parts {
         match p {
-            GlobPart::Lit(l) => s.push_str(&regex::escape(l)),
+            GlobPart::Lit(l) => s.push_str(&::regex::escape(l)),
             GlobPart::Any => s.push_str(".*"),
             GlobPart::One => s.push('.'),
         }
@@ -32,10 +32,7 @@ pub fn to_regex_source(parts: &[GlobPart]) -> String {
 }
 
 pub fn compile(pred: u32, parts: &[GlobPart], cased: bool) -> Result<GlobMatcher, String> {
-    let regex = regex::RegexBuilder::new(&to_regex_source(parts))
-        .size_limit(1 << 22)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let regex = compile_internal(&to_regex_source(parts))?;
     let gate = parts
         .iter()
         .filter_map(|p| match p {
@@ -100,6 +97,7 @@ pub fn naive_match(parts: &[GlobPart], text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::matchers::regex::RegexCaches;
 
     fn parts(s: &str) -> Vec<GlobPart> {
         let mut v = Vec::new();
@@ -140,7 +138,11 @@ mod tests {
         ] {
             let p = parts(g);
             let m = compile(0, &p, true).unwrap();
-            assert_eq!(m.regex.is_match(t), want, "{g} {t}");
+            assert_eq!(
+                m.regex.is_match(t, &mut RegexCaches::default()),
+                want,
+                "{g} {t}"
+            );
             assert_eq!(naive_match(&p, t), want, "naive {g} {t}");
         }
         assert_eq!(

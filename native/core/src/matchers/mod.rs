@@ -84,7 +84,7 @@ pub struct Expensive {
 
 #[derive(Debug)]
 pub enum ExpensiveKind {
-    Regex(::regex::Regex),
+    Regex(regex::Pattern),
     Glob(GlobMatcher),
     FieldRef {
         other: FieldId,
@@ -104,6 +104,8 @@ pub struct ValueScratch {
     gates: Vec<u32>,
     kw_gates: Vec<u32>,
     out: Vec<u32>,
+    /// Search caches of the plan's regexes (gated globs and expensive predicates).
+    pub regexes: regex::RegexCaches,
 }
 
 /// A field's literal scanners extended with the keyword matcher's patterns
@@ -306,7 +308,12 @@ impl FieldMatcher {
     /// the ids of the predicates it satisfies to `out` (possibly repeated).
     #[inline]
     pub fn scan_value(&self, s: &str, vs: &mut ValueScratch, out: &mut Vec<u32>) {
-        let ValueScratch { fold, gates, .. } = vs;
+        let ValueScratch {
+            fold,
+            gates,
+            regexes,
+            ..
+        } = vs;
         gates.clear();
         if let Some(ac) = &self.ac_cs {
             ac.scan(s, |p| out.push(p), |g| gates.push(g));
@@ -319,7 +326,7 @@ impl FieldMatcher {
         if let (true, Some(ac)) = (self.needs_fold, &self.ac_ci) {
             ac.scan(folded, |p| out.push(p), |g| gates.push(g));
         }
-        self.scan_rest(s, folded, gates, out);
+        self.scan_rest(s, folded, gates, regexes, out);
     }
 
     /// `scan_value` for this field and for the keyword matcher `kw` at
@@ -340,6 +347,7 @@ impl FieldMatcher {
             fold,
             gates,
             kw_gates,
+            regexes,
             ..
         } = vs;
         gates.clear();
@@ -361,15 +369,22 @@ impl FieldMatcher {
         if let Some(ac) = &comb.ci {
             ac.scan_split(folded, &mut route);
         }
-        self.scan_rest(s, folded, gates, out);
-        kw.scan_rest(s, folded, kw_gates, kw_out);
+        self.scan_rest(s, folded, gates, regexes, out);
+        kw.scan_rest(s, folded, kw_gates, regexes, kw_out);
     }
 
     /// Everything but the literal scanners: exact sets, any-value, gated
     /// globs (whose gates the scanners found), numeric and CIDR tests. `folded` is
     /// `s` folded when `needs_fold`.
     #[inline]
-    fn scan_rest(&self, s: &str, folded: &str, gates: &mut Vec<u32>, out: &mut Vec<u32>) {
+    fn scan_rest(
+        &self,
+        s: &str,
+        folded: &str,
+        gates: &mut Vec<u32>,
+        regexes: &mut regex::RegexCaches,
+        out: &mut Vec<u32>,
+    ) {
         if let Some(ps) = self.exact_cs.get(s) {
             out.extend_from_slice(ps);
         }
@@ -385,7 +400,7 @@ impl FieldMatcher {
             for &g in gates.iter() {
                 if let Some(gm) = self.gated_globs.get(g as usize) {
                     let text = if gm.cased { s } else { folded };
-                    if gm.regex.is_match(text) {
+                    if gm.regex.is_match(text, regexes) {
                         out.push(gm.pred);
                     }
                 }
@@ -428,14 +443,19 @@ impl FieldMatcher {
 /// Test one value against an expensive predicate (fieldref excluded: it
 /// needs the row).
 #[inline]
-pub fn expensive_value_match(kind: &ExpensiveKind, s: &str, fold_buf: &mut String) -> bool {
+pub fn expensive_value_match(
+    kind: &ExpensiveKind,
+    s: &str,
+    fold_buf: &mut String,
+    regexes: &mut regex::RegexCaches,
+) -> bool {
     match kind {
-        ExpensiveKind::Regex(r) => r.is_match(s),
+        ExpensiveKind::Regex(r) => r.is_match(s, regexes),
         ExpensiveKind::Glob(g) => {
             if g.cased {
-                g.regex.is_match(s)
+                g.regex.is_match(s, regexes)
             } else {
-                g.regex.is_match(fold_cow(s, fold_buf))
+                g.regex.is_match(fold_cow(s, fold_buf), regexes)
             }
         }
         ExpensiveKind::TimePart { part, value } => timepart::matches(s, *part, *value),
