@@ -209,8 +209,7 @@ function packBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Array, 
       packer.described(exportData(values[0] as Data, "", true));
       return;
     }
-    const children: Field[] = type.typeId === Type.List || type.typeId === Type.LargeList || type.typeId === Type.Struct ? type.children : [];
-    const ownBuffers = type.typeId === Type.Struct ? 1 : type.typeId === Type.Utf8 || type.typeId === Type.LargeUtf8 || type.typeId === Type.Binary ? 3 : 2;
+    const { ownBuffers, children } = layoutOf(type);
     packer.array(length, nullCount, 0, children.length, false, ownBuffers);
     nextBuffer(field.name, nullCount > 0);
     for (let i = 1; i < ownBuffers; i++) nextBuffer(field.name);
@@ -220,6 +219,23 @@ function packBatch(schema: Schema, layout: RecordBatchLayout, body: Uint8Array, 
   packer.absent();
   for (const field of schema.fields) packField(field);
   return packer.finish();
+}
+
+/** A non-dictionary type's buffers (validity first, as IPC and C Data order them) and child fields. */
+function layoutOf(type: DataType): { ownBuffers: number; children: Field[] } {
+  switch (type.typeId) {
+    case Type.Struct:
+      return { ownBuffers: 1, children: type.children };
+    case Type.List:
+    case Type.LargeList:
+      return { ownBuffers: 2, children: type.children };
+    case Type.Utf8:
+    case Type.LargeUtf8:
+    case Type.Binary:
+      return { ownBuffers: 3, children: [] };
+    default:
+      return { ownBuffers: 2, children: [] };
+  }
 }
 
 function describe(error: unknown): string {
