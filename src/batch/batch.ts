@@ -31,6 +31,20 @@ export interface RawJsonBatch {
 }
 
 /**
+ * NDJSON lines not joined yet: line r is `source[spans[2r]..spans[2r + 1])`
+ * (a Kafka fetch's message values, read where the client decoded them). The
+ * engine joins them on its own threads, a value's raw line breaks rewritten
+ * so that it stays one line (native/core/src/json/lines.rs), and evaluates
+ * the joined bytes as a `RawJsonBatch`; an empty span is a blank row.
+ */
+export interface SpannedJsonBatch {
+  kind: "json-spans";
+  source: Uint8Array;
+  spans: Uint32Array;
+  origin: BatchOrigin;
+}
+
+/**
  * One record batch on its way to the engine. The engine reads `description`
  * (buffers as received, no copy); apache-arrow JS vectors of the same rows
  * are built only when something in JS reads values (an event rendered as
@@ -77,7 +91,11 @@ export interface ArrowBatch {
   replyWithMatches?: boolean;
 }
 
-export type Batch = RawJsonBatch | ArrowBatch;
+/** What sources emit. */
+export type Batch = RawJsonBatch | SpannedJsonBatch | ArrowBatch;
+
+/** A batch as the engine evaluated it, with its rows' bytes in one piece: what results carry. */
+export type EvaluatedBatch = RawJsonBatch | ArrowBatch;
 
 /** Lines of a file or stream: row r is line `firstLine + r` (1-based lines). */
 export class LineOrigin implements BatchOrigin {

@@ -7,7 +7,7 @@
  * are correlation rules, whose row is the event that completed them.
  */
 
-import type { Batch } from "../batch/batch.ts";
+import type { EvaluatedBatch } from "../batch/batch.ts";
 import type { Level } from "../plan/types.ts";
 
 export interface RuleMeta {
@@ -25,7 +25,8 @@ export interface DeadLetter {
 }
 
 export interface EvalResult {
-  batch: Batch;
+  /** The input batch; for a `SpannedJsonBatch`, the `RawJsonBatch` of its joined lines (same origin). */
+  batch: EvaluatedBatch;
   /** Rows in the input batch, blank lines included. */
   rows: number;
   /** Rows that were evaluated as events: not blank, not dead-lettered. */

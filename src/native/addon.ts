@@ -19,6 +19,8 @@ export interface NativeJsonOutput {
   deadReasons: string[];
   /** NDJSON match records, when evalJson was asked to render them. */
   rendered: Uint8Array | null;
+  /** The chunk evalJsonSpans joined and evaluated. */
+  joined: Uint8Array | null;
 }
 
 /** What evalJson needs to render match records for a chunk of a file. */
@@ -43,6 +45,8 @@ export interface NativeCompileError {
 export interface NativeEngine {
   compileErrors(): NativeCompileError[];
   evalJson(chunk: Uint8Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
+  /** Line r is `source[spans[2r]..spans[2r + 1])`, joined into a chunk (returned as `joined`) on the engine's threads. */
+  evalJsonSpans(source: Uint8Array, spans: Uint32Array, render: NativeRenderOptions | null): Promise<NativeJsonOutput>;
   evalJsonSync(chunk: Uint8Array): NativeJsonOutput;
   /** With `matches`, the evaluation also builds the batch's match batch on the engine's threads. */
   evalArrow(batch: PackedArrays, schema: NativeBatchSchema, matches: NativeMatchBatchBuilder | null): Promise<NativeMatchOutput>;

@@ -7,12 +7,12 @@
  */
 
 import type { RecordBatch, Schema } from "apache-arrow";
-import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type RawJsonBatch } from "../batch/batch.ts";
+import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type BatchOrigin, type RawJsonBatch, type SpannedJsonBatch } from "../batch/batch.ts";
 import { describeSchema, exportRecordBatch, importRecordBatch, packArrays, type CDataArray } from "../batch/c-data.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
 import type { SerializedPlan } from "../plan/types.ts";
-import { addon, type NativeBatchSchema, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput } from "./addon.ts";
+import { addon, type NativeBatchSchema, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput, type NativeRenderOptions } from "./addon.ts";
 
 export interface EngineCompileError {
   predicate: number;
@@ -115,15 +115,31 @@ export class Engine implements Evaluator {
   }
 
   evaluate(batch: Batch): Promise<EvalResult> {
-    return batch.kind === "json" ? this.evalJson(batch) : this.evalArrow(batch);
+    switch (batch.kind) {
+      case "json":
+        return this.evalJson(batch);
+      case "json-spans":
+        return this.evalJsonSpans(batch);
+      case "arrow":
+        return this.evalArrow(batch);
+    }
   }
 
   async evalJson(batch: RawJsonBatch): Promise<EvalResult> {
-    // Line input: the engine renders the match records too, so no per-match work runs here.
-    const origin = batch.origin;
-    const render = origin instanceof LineOrigin ? { file: origin.file, firstLine: origin.firstLine, detected: new Date().toISOString() } : null;
-    const output = await this.native.evalJson(batch.bytes, render);
+    const output = await this.native.evalJson(batch.bytes, renderOptions(batch.origin));
     return this.#jsonResult(batch, output);
+  }
+
+  async evalJsonSpans(batch: SpannedJsonBatch): Promise<EvalResult> {
+    let output: NativeJsonOutput;
+    try {
+      output = await this.native.evalJsonSpans(batch.source, batch.spans, renderOptions(batch.origin));
+    } catch (error) {
+      if ((error as { code?: unknown }).code === "InvalidArg") throw new InvalidBatch((error as Error).message);
+      throw error;
+    }
+    if (output.joined === null) throw new Error("evalJsonSpans returned no joined chunk");
+    return this.#jsonResult({ kind: "json", bytes: output.joined, origin: batch.origin }, output);
   }
 
   evalJsonSync(batch: RawJsonBatch): EvalResult {
@@ -267,6 +283,11 @@ export function encodeMatchBatch(result: EvalResult): NativeEncodedBatch {
   if (batch.kind === "arrow") return builder.fromArrow(batch.records.packed(), batchSchema(batch.records), matchRows, matchRules);
   if (result.lineOffsets === undefined) throw new Error("a match batch of NDJSON input needs the chunk's line offsets");
   return builder.fromJson(batch.bytes, result.lineOffsets, matchRows, matchRules);
+}
+
+/** Line input has the engine render the match records too, so that no per-match work runs in JS. */
+function renderOptions(origin: BatchOrigin): NativeRenderOptions | null {
+  return origin instanceof LineOrigin ? { file: origin.file, firstLine: origin.firstLine, detected: new Date().toISOString() } : null;
 }
 
 /** Hands a described batch to the addon (schema and packed arrays) and returns the addon's export of what it imported. */

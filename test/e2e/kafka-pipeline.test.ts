@@ -1,21 +1,23 @@
 /**
  * The Kafka source and sink against a real broker, in process, through the
- * real pipeline (io/pipeline.ts) with a stand-in evaluator (JSON.parse, one
- * rule: EventID 4688). This pins the Kafka side without the Rust engine:
- * exact match counts, dead letters with their reason header, commits that
- * reach the end offsets, a failed sink that commits nothing past it, and a
- * stop that drains. The binary end to end is test/e2e/kafka.test.ts.
+ * real pipeline (io/pipeline.ts) and engine with one rule (EventID 4688):
+ * exact match counts, a pretty-printed value evaluated as one event, dead
+ * letters with their reason header, commits that reach the end offsets, a
+ * failed sink that commits nothing past it, and a stop that drains. The
+ * binary end to end is test/e2e/kafka.test.ts.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import type { Batch } from "../../src/batch/batch.ts";
 import type { Ack } from "../../src/io/ack.ts";
 import { EMPTY_VALUE_REASON } from "../../src/io/kafka/lines.ts";
-import { runPipeline, type Evaluator } from "../../src/io/pipeline.ts";
-import type { DeadLetter, EvalResult, RuleMeta } from "../../src/io/result.ts";
+import { runPipeline } from "../../src/io/pipeline.ts";
+import type { EvalResult } from "../../src/io/result.ts";
 import type { Sink } from "../../src/io/sink.ts";
 import { KafkaSink, type KafkaSinkConfig } from "../../src/io/sinks/kafka.ts";
 import { KafkaSource, KafkaSourceFailed, type KafkaSourceConfig } from "../../src/io/sources/kafka.ts";
+import { Engine } from "../../src/native/engine.ts";
+import { buildPlan } from "../../src/plan/build.ts";
+import { loadYaml, ruleWith } from "../rules/helpers.ts";
 import {
   BROKER,
   brokerUnavailableReason,
@@ -32,39 +34,9 @@ import {
 const unavailable = brokerUnavailableReason();
 if (unavailable !== undefined) console.warn(unavailable);
 
-const RULES: RuleMeta[] = [{ id: "r-4688", title: "process creation", level: "low", status: "test", tags: [], path: "inline" }];
-
-/** JSON.parse per line; rule 0 matches EventID 4688. Enough to drive the Kafka code. */
-const stubEvaluator: Evaluator = {
-  async evaluate(batch: Batch): Promise<EvalResult> {
-    if (batch.kind !== "json") throw new Error("stub evaluator takes JSON batches only");
-    const lines = new TextDecoder().decode(batch.bytes).split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    const matchRows: number[] = [];
-    const deadLetters: DeadLetter[] = [];
-    lines.forEach((line, row) => {
-      if (line.trim() === "") return;
-      try {
-        const event = JSON.parse(line) as { EventID?: unknown };
-        if (event.EventID === 4688) matchRows.push(row);
-      } catch (error) {
-        deadLetters.push({ row, reason: `invalid JSON: ${(error as Error).message}` });
-      }
-    });
-    return {
-      batch,
-      rows: lines.length,
-      renderedMatches: null,
-      events: lines.filter((line) => line.trim() !== "").length - deadLetters.length,
-      matchRows: Uint32Array.from(matchRows),
-      matchRules: new Uint32Array(matchRows.length),
-      deadLetters,
-      rules: RULES,
-      eventJson: (row) => lines[row] ?? "",
-      rawInput: (row) => lines[row] ?? "",
-    };
-  },
-};
+/** One rule, EventID 4688, through the real engine: Kafka's span batches are joined there. */
+const RULE_ID = "00000000-0000-0000-0000-000000000001";
+const evaluator = Engine.compile(buildPlan(loadYaml(ruleWith("EventID: 4688"))).plan).engine;
 
 function sourceConfig(topic: string, group: string, overrides: Partial<KafkaSourceConfig> = {}): KafkaSourceConfig {
   return {
@@ -122,7 +94,7 @@ describe.skipIf(unavailable !== undefined)("kafka source and sink against a brok
     const sinks: Sink[] = [new KafkaSink(sinkConfig("matches", output)), new KafkaSink(sinkConfig("dead-letters", dead))];
     const source = new KafkaSource(sourceConfig(input, group));
     const outcome = await withTimeout(
-      runPipeline(source, stubEvaluator, sinks, { maxInFlight: 4, signal: new AbortController().signal }),
+      runPipeline(source, evaluator, sinks, { maxInFlight: 4, signal: new AbortController().signal }),
       90_000,
       "pipeline",
     );
@@ -134,9 +106,9 @@ describe.skipIf(unavailable !== undefined)("kafka source and sink against a brok
     const matches = await readTopic(kafka, output, expectedMatches);
     expect(matches.length).toBe(expectedMatches);
     const first = JSON.parse(matches[0]?.value ?? "{}") as { rule: { id: string }; source: { topic: string } };
-    expect(first.rule.id).toBe("r-4688");
+    expect(first.rule.id).toBe(RULE_ID);
     expect(first.source.topic).toBe(input);
-    expect(matches[0]?.key).toBe("r-4688");
+    expect(matches[0]?.key).toBe(RULE_ID);
     expect(new Set(matches.map((m) => (JSON.parse(m.value) as { event: { seq?: number } }).event.seq)).size).toBe(expectedMatches);
 
     const deadLetters = await readTopic(kafka, dead, 2);
@@ -169,7 +141,7 @@ describe.skipIf(unavailable !== undefined)("kafka source and sink against a brok
       async stop() {},
     };
     const source = new KafkaSource(sourceConfig(input, group, { maxBatchBytes: 16 * 1024 }));
-    const run = runPipeline(source, stubEvaluator, [failingSink], { maxInFlight: 1, signal: new AbortController().signal });
+    const run = runPipeline(source, evaluator, [failingSink], { maxInFlight: 1, signal: new AbortController().signal });
     const error = await withTimeout(run.then(() => undefined, (e: unknown) => e), 60_000, "failing pipeline");
     expect(error).toBeInstanceOf(KafkaSourceFailed);
     expect(String(error)).toContain("disk full");
@@ -190,7 +162,7 @@ describe.skipIf(unavailable !== undefined)("kafka source and sink against a brok
     const sink = new KafkaSink(sinkConfig("matches", output));
     const source = new KafkaSource(sourceConfig(input, group, { stopAtEnd: false, maxBatchBytes: 16 * 1024 }));
     let delivered = 0;
-    const run = runPipeline(source, stubEvaluator, [sink], {
+    const run = runPipeline(source, evaluator, [sink], {
       maxInFlight: 2,
       signal: new AbortController().signal,
       observer: { onResult: () => delivered++ },

@@ -14,6 +14,7 @@ export const RULES: RuleMeta[] = [{ id: "r-1", title: "Evil command", level: "hi
 
 export class FakeEvaluator implements Evaluator {
   async evaluate(batch: Batch): Promise<EvalResult> {
+    if (batch.kind === "json-spans") throw new Error("the Flight server emits no span batches");
     const rows: number[] = [];
     let count: number;
     let eventJson: (row: number) => string;

@@ -2,12 +2,16 @@
  * The Kafka at-least-once rules without a broker: offsets commit only over
  * gap-free runs of delivered batches, a failure blocks its partition, stale
  * acks after a rebalance are ignored, commits coalesce and never go back;
- * and message values become exactly one NDJSON row each.
+ * and message values become exactly one row each, evaluated by the engine.
  */
 
 import { describe, expect, test } from "bun:test";
 import { Options } from "../../src/cli/args.ts";
-import { EMPTY_VALUE_REASON, KafkaOrigin, messagesToBatch, singleLine } from "../../src/io/kafka/lines.ts";
+import { InvalidBatch } from "../../src/batch/batch.ts";
+import { allDeadLetters, EMPTY_VALUE_REASON, KafkaOrigin, messagesToBatch } from "../../src/io/kafka/lines.ts";
+import { Engine } from "../../src/native/engine.ts";
+import { buildPlan } from "../../src/plan/build.ts";
+import { loadYaml, ruleWith } from "../rules/helpers.ts";
 import { CoalescingCommitter, ContiguousOffsets, type PartitionOffset } from "../../src/io/kafka/offsets.ts";
 import { parseKafkaSinkConfig } from "../../src/io/sinks/kafka.ts";
 import { parseKafkaSourceConfig } from "../../src/io/sources/kafka.ts";
@@ -154,39 +158,67 @@ describe("CoalescingCommitter", () => {
 });
 
 describe("messagesToBatch", () => {
-  test("one row per message, positions name topic/partition/offset", () => {
-    const batch = messagesToBatch("events", 3, [
-      { offset: "41", value: bytes('{"a":1}') },
-      { offset: "42", value: bytes('{"a":2}') },
-    ]);
-    expect(text(batch.bytes)).toBe('{"a":1}\n{"a":2}\n');
-    expect(batch.origin.position(1)).toEqual({ topic: "events", partition: 3, offset: "42" });
+  /** Values as kafkajs hands them: slices of one response buffer, with record headers between them. */
+  function fetched(values: (string | null)[]): { offset: string; value: Uint8Array | null }[] {
+    const response = new Uint8Array(4096);
+    let at = 16;
+    return values.map((value, i) => {
+      if (value === null) return { offset: String(100 + i), value: null };
+      const encoded = bytes(value);
+      response.set(encoded, at);
+      const slice = response.subarray(at, at + encoded.length);
+      at += encoded.length + 7;
+      return { offset: String(100 + i), value: slice };
+    });
+  }
+
+  /** The lines of a span batch as strings. */
+  function lines(batch: ReturnType<typeof messagesToBatch>): string[] {
+    return Array.from({ length: batch.spans.length / 2 }, (_, r) => text(batch.source.subarray(batch.spans[2 * r], batch.spans[2 * r + 1])));
+  }
+
+  test("one span per message over the buffer the values share, copied nowhere", () => {
+    const messages = fetched(['{"a":1}', '{"a":2}']);
+    const batch = messagesToBatch("events", 3, messages);
+    expect(batch.source.buffer).toBe(messages[0]!.value!.buffer);
+    expect(lines(batch)).toEqual(['{"a":1}', '{"a":2}']);
+    expect(batch.origin.position(1)).toEqual({ topic: "events", partition: 3, offset: "101" });
   });
 
-  test("null and empty values are blank rows listed as rejected", () => {
-    const batch = messagesToBatch("t", 0, [
-      { offset: "0", value: null },
-      { offset: "1", value: bytes('{"ok":true}') },
-      { offset: "2", value: new Uint8Array(0) },
-    ]);
-    expect(text(batch.bytes)).toBe('\n{"ok":true}\n\n');
-    const origin = batch.origin as KafkaOrigin;
-    expect(origin.rejected).toEqual([
+  test("null and empty values are empty spans listed as rejected", () => {
+    const messages = fetched([null, '{"ok":true}', ""]);
+    const batch = messagesToBatch("t", 0, messages);
+    expect(lines(batch)).toEqual(["", '{"ok":true}', ""]);
+    expect((batch.origin as KafkaOrigin).rejected).toEqual([
       { row: 0, reason: EMPTY_VALUE_REASON },
       { row: 2, reason: EMPTY_VALUE_REASON },
     ]);
   });
 
-  test("a value with newlines never becomes two rows", () => {
-    const pretty = '{\n  "msg": "line1\nline2",\r\n  "esc": "a\\"\n"\n}\n';
-    const batch = messagesToBatch("t", 0, [{ offset: "7", value: bytes(pretty) }]);
-    const out = text(batch.bytes);
-    expect(out.split("\n").length).toBe(2);
-    expect(JSON.parse(out)).toEqual({ msg: "line1\nline2", esc: 'a"\n' });
+  test("values from several buffers (decompressed record batches) are copied into one source", () => {
+    const batch = messagesToBatch("t", 0, [
+      { offset: "0", value: bytes('{"x":"first"}') },
+      { offset: "1", value: null },
+      { offset: "2", value: bytes('{"x":"second"}') },
+    ]);
+    expect(lines(batch)).toEqual(['{"x":"first"}', "", '{"x":"second"}']);
   });
 
-  test("singleLine leaves escaped quotes and backslashes alone", () => {
-    expect(text(singleLine(bytes('{"p":"C:\\\\x\\\\","q":"\n"}')))).toBe('{"p":"C:\\\\x\\\\","q":"\\n"}');
+  test("the engine evaluates one row per message: pretty JSON stays one event, tombstones none", async () => {
+    const { engine } = Engine.compile(buildPlan(loadYaml(ruleWith("msg|contains: line2"))).plan);
+    const pretty = '{\n  "msg": "line1\nline2",\r\n  "esc": "a\\"\n"\n}\n';
+    const result = await engine.evaluate(messagesToBatch("t", 0, fetched(['{"msg":"other"}', null, pretty, '{"msg":"line2"}'])));
+    expect(result.rows).toBe(4);
+    expect(result.events).toBe(3);
+    expect(Array.from(result.matchRows)).toEqual([2, 3]);
+    expect(JSON.parse(result.eventJson(2))).toEqual({ msg: "line1\nline2", esc: 'a"\n' });
+    expect(allDeadLetters(result)).toEqual([{ row: 1, reason: EMPTY_VALUE_REASON }]);
+  });
+
+  test("spans outside the source are the batch's own fault (InvalidBatch), not a crash", async () => {
+    const { engine } = Engine.compile(buildPlan(loadYaml(ruleWith("msg|contains: x"))).plan);
+    const batch = { kind: "json-spans" as const, source: bytes("{}"), spans: Uint32Array.from([0, 9]), origin: new KafkaOrigin("t", 0, [], []) };
+    await expect(engine.evaluate(batch)).rejects.toBeInstanceOf(InvalidBatch);
   });
 });
 

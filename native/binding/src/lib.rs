@@ -21,10 +21,11 @@ use std::sync::Arc;
 use napi::bindgen_prelude::{Buffer, ClassInstance, Uint32Array, Uint8Array};
 use napi::{Env, JsObject, Result};
 use napi_derive::napi;
+use sigma_core::json::lines::join_lines;
 use sigma_core::json::{FieldIndex, JsonBatch, JsonLimits, JsonParser};
 use sigma_core::plan::PredField;
 use sigma_core::render::{LineSource, MatchRenderer};
-use sigma_core::{Engine, JsonEvalOutput};
+use sigma_core::{Engine, JsonEvalOutput, Ticket};
 
 fn engine_error(message: impl Into<String>) -> napi::Error {
     napi::Error::new(napi::Status::GenericFailure, message.into())
@@ -33,6 +34,22 @@ fn engine_error(message: impl Into<String>) -> napi::Error {
 /// A batch the engine refused (`EvalError`): the caller's input, not a bug.
 fn invalid_input(error: impl std::fmt::Display) -> napi::Error {
     napi::Error::new(napi::Status::InvalidArg, error.to_string())
+}
+
+/// A batch's input once checked, with its correlation ticket; a refused input
+/// gives the ticket up, so that later batches do not wait for it.
+fn accepted<T>(
+    engine: &Engine,
+    ticket: Ticket,
+    input: std::result::Result<T, impl std::fmt::Display>,
+) -> Result<(T, Ticket)> {
+    match input {
+        Ok(value) => Ok((value, ticket)),
+        Err(reason) => {
+            engine.abandon(ticket);
+            Err(invalid_input(reason))
+        }
+    }
 }
 
 /// Runs `compute` as a batch job on the engine's threads (`Engine::spawn`)
@@ -108,6 +125,8 @@ pub struct JsonOutputJs {
     pub dead_reasons: Vec<String>,
     /// The match records as NDJSON, when the call asked for them (`render`).
     pub rendered: Option<Buffer>,
+    /// The chunk that was evaluated, when the call built it (`evalJsonSpans`).
+    pub joined: Option<Buffer>,
 }
 
 /// Asks evalJson to render match records: the chunk's file, its first line
@@ -149,6 +168,22 @@ fn render_matches(
     })
 }
 
+/// Evaluates an NDJSON chunk in the correlation place `ticket`, with its
+/// match records when the call asked for them.
+fn evaluate_chunk(
+    engine: &Engine,
+    renderer: &MatchRenderer,
+    chunk: &[u8],
+    ticket: Ticket,
+    render: &Option<RenderOptionsJs>,
+) -> Result<RenderedOutput> {
+    let output = engine
+        .eval_json_ticket(chunk, ticket, None)
+        .map_err(invalid_input)?;
+    let rendered = render_matches(renderer, chunk, &output, render);
+    Ok(RenderedOutput { output, rendered })
+}
+
 /// (row, rule) pairs as the two columns JS reads.
 fn unzip_matches(matches: Vec<(u32, u32)>) -> (Vec<u32>, Vec<u32>) {
     matches.into_iter().unzip()
@@ -181,6 +216,7 @@ fn json_output(RenderedOutput { output, rendered }: RenderedOutput) -> JsonOutpu
         dead_rows: Uint32Array::new(dead_rows),
         dead_reasons,
         rendered: rendered.map(Buffer::from),
+        joined: None,
     }
 }
 
@@ -250,16 +286,48 @@ impl NativeEngine {
             &self.engine,
             "evalJson",
             chunk,
-            move |chunk| {
-                let output = engine
-                    .eval_json_ticket(chunk, ticket, None)
-                    .map_err(invalid_input)?;
-                let rendered = render_matches(&renderer, chunk, &output, &render);
-                Ok(RenderedOutput { output, rendered })
-            },
+            move |chunk| evaluate_chunk(&engine, &renderer, chunk, ticket, &render),
             |_env, chunk, result| {
                 drop(chunk);
                 result.map(json_output)
+            },
+        )
+    }
+
+    /// Evaluates messages held as spans of `source` (line `r` is
+    /// `source[spans[2r]..spans[2r + 1]]`: a Kafka fetch's values, read in
+    /// place) as `eval_json` evaluates a chunk. The job joins them into that
+    /// chunk on the engine's threads (sigma_core::json::lines), so the JS
+    /// thread never copies a value, and returns it as `joined`: the rows'
+    /// text for the caller. Bad spans are an InvalidArg error.
+    #[napi(ts_return_type = "Promise<JsonOutputJs>")]
+    pub fn eval_json_spans(
+        &self,
+        env: Env,
+        source: Buffer,
+        spans: Uint32Array,
+        render: Option<RenderOptionsJs>,
+    ) -> Result<JsObject> {
+        let spans = spans.to_vec();
+        let engine = Arc::clone(&self.engine);
+        let renderer = Arc::clone(&self.renderer);
+        let ticket = engine.ticket();
+        spawn_batch(
+            &env,
+            &self.engine,
+            "evalJsonSpans",
+            source,
+            move |source| {
+                let (chunk, ticket) = accepted(&engine, ticket, join_lines(source, &spans))?;
+                let output = evaluate_chunk(&engine, &renderer, &chunk, ticket, &render)?;
+                Ok((output, chunk))
+            },
+            |_env, source, result| {
+                drop(source);
+                result.map(|(output, chunk)| JsonOutputJs {
+                    joined: Some(Buffer::from(chunk)),
+                    ..json_output(output)
+                })
             },
         )
     }
@@ -331,13 +399,7 @@ impl NativeEngine {
             // Takes the batch, so it is dropped when the job returns, before
             // its description is released.
             move |_| {
-                let record_batch = match unchecked.validated() {
-                    Ok(batch) => batch,
-                    Err(reason) => {
-                        engine.abandon(ticket);
-                        return Err(invalid_input(reason));
-                    }
-                };
+                let (record_batch, ticket) = accepted(&engine, ticket, unchecked.validated())?;
                 let output = engine
                     .eval_record_batch_ticket(&record_batch, ticket, None)
                     .map_err(invalid_input)?;

@@ -21,6 +21,7 @@ use crate::plan::FieldId;
 use crate::text::{write_f64, write_i64, write_u64, BatchView, ColumnRef, Columns, TextColumn};
 use simd_json::{Buffers, Node, StaticNode, Tape};
 
+pub mod lines;
 mod scan;
 
 /// Recursion in the tape walkers is bounded by the parse depth limit; this

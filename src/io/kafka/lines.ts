@@ -1,32 +1,24 @@
 /**
- * Kafka messages → one NDJSON `RawJsonBatch`: row r of the batch is message r
+ * Kafka messages → one `SpannedJsonBatch`: row r of the batch is message r
  * of the fetch, and `KafkaOrigin.position(r)` names its topic, partition and
- * offset. One message must stay one row, so a value's raw newlines cannot be
- * copied as they are:
- * - outside JSON strings a newline is whitespace (pretty-printed JSON), so it
- *   becomes a space and the event is unchanged;
- * - inside a string a raw newline is invalid JSON that the producer clearly
- *   meant as a newline, so it becomes the escape `\n` (`\r` likewise).
- * A null or empty value (a tombstone, an empty produce) has no event: its row
- * is a blank line, which the engine skips, and the origin lists it as
+ * offset. The values stay where kafkajs decoded them: the messages of a fetch
+ * are slices of its response buffer, so the batch is that buffer's range and
+ * one (start, end) span per message, and the engine joins the lines on its
+ * own threads (native/core/src/json/lines.rs keeps each value one line). This
+ * thread copies nothing, unless the values come from several buffers (record
+ * batches decompressed one by one): then they are copied into one source.
+ * A null or empty value (a tombstone, an empty produce) has no event: its span
+ * is empty, a blank row that the engine skips, and the origin lists it as
  * `rejected` with a reason so that it reaches the dead letters.
  */
 
-import type { BatchOrigin, RawJsonBatch, SourcePosition } from "../../batch/batch.ts";
+import type { BatchOrigin, SourcePosition, SpannedJsonBatch } from "../../batch/batch.ts";
 import type { DeadLetter, EvalResult } from "../result.ts";
 
 export interface KafkaMessageLike {
   offset: string;
   value: Uint8Array | null;
 }
-
-const LF = 0x0a;
-const CR = 0x0d;
-const QUOTE = 0x22;
-const BACKSLASH = 0x5c;
-const SPACE = 0x20;
-const LETTER_N = 0x6e;
-const LETTER_R = 0x72;
 
 export const EMPTY_VALUE_REASON = "kafka message has no value (null or empty)";
 
@@ -35,64 +27,61 @@ export class KafkaOrigin implements BatchOrigin {
   constructor(
     readonly topic: string,
     readonly partition: number,
-    readonly offsets: readonly string[],
-    /** Rows the source rejected before the engine saw them (their bytes are blank lines). */
+    /** The fetch's messages: row r is messages[r]. */
+    readonly messages: readonly KafkaMessageLike[],
+    /** Rows the source rejected before the engine saw them (their spans are empty). */
     readonly rejected: readonly DeadLetter[],
   ) {}
 
   position(row: number): SourcePosition {
-    return { topic: this.topic, partition: this.partition, offset: this.offsets[row] ?? `row ${row}` };
+    return { topic: this.topic, partition: this.partition, offset: this.messages[row]?.offset ?? `row ${row}` };
   }
 }
 
-/** A value with its raw CR/LF bytes rewritten so that it stays one line (see the module doc). */
-export function singleLine(value: Uint8Array): Uint8Array {
-  const out: number[] = [];
-  let inString = false;
-  let escaped = false;
-  for (const byte of value) {
-    if (byte === LF || byte === CR) {
-      if (inString) out.push(BACKSLASH, byte === LF ? LETTER_N : LETTER_R);
-      else out.push(SPACE);
-      escaped = false;
+/** The message values as spans of one source: the buffer they share, else a copy of them all. */
+export function messagesToBatch(topic: string, partition: number, messages: readonly KafkaMessageLike[]): SpannedJsonBatch {
+  const rejected: DeadLetter[] = [];
+  let backing: ArrayBufferLike | null = null;
+  let shared = true;
+  let low = Number.MAX_SAFE_INTEGER;
+  let high = 0;
+  for (let row = 0; row < messages.length; row++) {
+    const value = messages[row]?.value ?? null;
+    if (value === null || value.byteLength === 0) {
+      rejected.push({ row, reason: EMPTY_VALUE_REASON });
       continue;
     }
-    out.push(byte);
-    if (escaped) escaped = false;
-    else if (byte === BACKSLASH && inString) escaped = true;
-    else if (byte === QUOTE) inString = !inString;
+    if (backing === null) backing = value.buffer;
+    else if (value.buffer !== backing) shared = false;
+    low = Math.min(low, value.byteOffset);
+    high = Math.max(high, value.byteOffset + value.byteLength);
   }
-  return Uint8Array.from(out);
-}
-
-function hasLineBreak(value: Uint8Array): boolean {
-  return value.indexOf(LF) !== -1 || value.indexOf(CR) !== -1;
-}
-
-/** Concatenates message values as newline-terminated lines, one per message. */
-export function messagesToBatch(topic: string, partition: number, messages: readonly KafkaMessageLike[]): RawJsonBatch {
-  const values: Uint8Array[] = [];
-  const offsets: string[] = [];
-  const rejected: DeadLetter[] = [];
+  const origin = new KafkaOrigin(topic, partition, messages, rejected);
+  const spans = new Uint32Array(messages.length * 2);
+  if (backing === null) return { kind: "json-spans", source: new Uint8Array(0), spans, origin };
+  if (shared) {
+    for (let row = 0; row < messages.length; row++) {
+      const value = messages[row]?.value;
+      if (value === null || value === undefined || value.byteLength === 0) continue;
+      spans[2 * row] = value.byteOffset - low;
+      spans[2 * row + 1] = value.byteOffset - low + value.byteLength;
+    }
+    return { kind: "json-spans", source: new Uint8Array(backing, low, high - low), spans, origin };
+  }
   let total = 0;
-  for (let row = 0; row < messages.length; row++) {
-    const message = messages[row];
-    if (message === undefined) continue;
-    offsets.push(message.offset);
-    let value = message.value ?? new Uint8Array(0);
-    if (value.byteLength === 0) rejected.push({ row, reason: EMPTY_VALUE_REASON });
-    else if (hasLineBreak(value)) value = singleLine(value);
-    values.push(value);
-    total += value.byteLength + 1;
-  }
-  const bytes = new Uint8Array(total);
+  for (const message of messages) total += message?.value?.byteLength ?? 0;
+  const source = new Uint8Array(total);
   let at = 0;
-  for (const value of values) {
-    bytes.set(value, at);
-    at += value.byteLength;
-    bytes[at++] = LF;
+  for (let row = 0; row < messages.length; row++) {
+    const value = messages[row]?.value;
+    spans[2 * row] = at;
+    if (value !== null && value !== undefined) {
+      source.set(value, at);
+      at += value.byteLength;
+    }
+    spans[2 * row + 1] = at;
   }
-  return { kind: "json", bytes, origin: new KafkaOrigin(topic, partition, offsets, rejected) };
+  return { kind: "json-spans", source, spans, origin };
 }
 
 /**
