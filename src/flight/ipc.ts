@@ -46,8 +46,6 @@ import type { FlightData, FlightDataOut, FlightDescriptor } from "./protocol.ts"
 
 export class InvalidIpc extends Error {}
 
-const EMPTY = new Uint8Array(0);
-
 /** What one FlightData message turned out to carry. */
 export type Decoded =
   | { kind: "schema"; schema: Schema }
@@ -355,42 +353,25 @@ export function isJsonSchema(schema: Schema, column: string): boolean {
   return schema.fields.length === 1 && field !== undefined && field.name === column && (DataType.isUtf8(field.type) || DataType.isLargeUtf8(field.type));
 }
 
-const NEWLINE = 0x0a;
-const CR = 0x0d;
-const SPACE = 0x20;
-
 /**
- * Joins a Utf8 column of JSON documents into NDJSON bytes, one line per row
- * (a null row becomes a blank line, so row r stays line r). Raw CR/LF inside
- * a document can only be insignificant whitespace in valid JSON, so they
- * become spaces rather than splitting the row.
+ * A Utf8 column of JSON documents as the lines of a `SpannedJsonBatch`: the
+ * column's value buffer and, for row r, its document's (start, end) there,
+ * read from the offsets in place; a null row is an empty span (a blank row).
+ * The engine joins the lines and keeps each document on one line, as it does
+ * for Kafka values. (A RecordBatch column is one Data: nothing to gather.)
  */
-export function jsonColumnToNdjson(batch: RecordBatch): Uint8Array {
-  const column = batch.getChildAt(0);
-  if (column === null) return EMPTY;
-  let total = 0;
-  for (const data of column.data) {
-    const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-    total += Number(offsets[data.offset + data.length]) - Number(offsets[data.offset]) + data.length;
+export function jsonColumnSpans(batch: RecordBatch): { source: Uint8Array; spans: Uint32Array } {
+  const spans = new Uint32Array(batch.numRows * 2);
+  const data = batch.getChildAt(0)?.data[0];
+  if (data === undefined) return { source: new Uint8Array(0), spans };
+  // A sliced Data's offsets are sliced with it; only its validity bitmap is read at data.offset (getValid).
+  const offsets = data.valueOffsets as Int32Array | BigInt64Array;
+  for (let row = 0; row < data.length; row++) {
+    if (!data.getValid(row)) continue;
+    spans[2 * row] = Number(offsets[row]);
+    spans[2 * row + 1] = Number(offsets[row + 1]);
   }
-  const out = new Uint8Array(total);
-  let pos = 0;
-  for (const data of column.data) {
-    const offsets = data.valueOffsets as Int32Array | BigInt64Array;
-    const values = data.values as Uint8Array;
-    for (let i = 0; i < data.length; i++) {
-      const row = data.offset + i;
-      if (data.getValid(i)) {
-        const start = Number(offsets[row]);
-        const stop = Number(offsets[row + 1]);
-        out.set(values.subarray(start, stop), pos);
-        for (let j = pos; j < pos + stop - start; j++) if (out[j] === NEWLINE || out[j] === CR) out[j] = SPACE;
-        pos += stop - start;
-      }
-      out[pos++] = NEWLINE;
-    }
-  }
-  return out.subarray(0, pos);
+  return { source: data.values as Uint8Array, spans };
 }
 
 // --- encoding ------------------------------------------------------------

@@ -3,7 +3,7 @@
  * Source for the pipeline (DoPut and DoExchange streams become batches) and
  * a Sink for the replies (`server.sink` must be among the pipeline's sinks):
  *
- * - DoPut: each record batch is emitted as an ArrowBatch (or a RawJsonBatch
+ * - DoPut: each record batch is emitted as an ArrowBatch (or a SpannedJsonBatch
  *   when it is one Utf8 column named `json`); one PutResult per batch, sent
  *   when that batch's ack settles, i.e. after every sink has it, with app
  *   metadata `{"batch":n,"matches":k}`. Reading waits on `emit`, so a client
@@ -40,7 +40,7 @@ import type { Sink, SinkRole } from "../io/sink.ts";
 import type { Source, SourceContext } from "../io/source.ts";
 import { log } from "../telemetry/log.ts";
 import { authorized, handshakeAccepted, isLoopback } from "./auth.ts";
-import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonSchema, jsonColumnToNdjson } from "./ipc.ts";
+import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonSchema, jsonColumnSpans } from "./ipc.ts";
 import { lazyMatchBatch, matchBatch, matchSchema } from "./matches.ts";
 import {
   flightService,
@@ -153,7 +153,8 @@ export class FlightServer implements Source {
   readonly #token: string | null;
   readonly #jsonColumn: string;
   readonly #ring: MatchRing;
-  readonly #tags = new WeakMap<Batch, BatchTag>();
+  /** By origin, which a result keeps even where its batch is the engine's joined copy (a SpannedJsonBatch). */
+  readonly #tags = new WeakMap<BatchOrigin, BatchTag>();
   readonly #calls = new Set<{ cancel(): void }>();
   #ctx: SourceContext | null = null;
   readonly #ctxReady: Promise<SourceContext>;
@@ -233,7 +234,7 @@ export class FlightServer implements Source {
   // --- sink ----------------------------------------------------------------
 
   async #write(result: EvalResult, ack: Ack): Promise<void> {
-    const tag = this.#tags.get(result.batch);
+    const tag = this.#tags.get(result.batch.origin);
     try {
       if (tag === undefined) {
         if (result.matchRows.length > 0) {
@@ -449,9 +450,9 @@ export class FlightServer implements Source {
         const records = decoded.records;
         const origin = new FlightOrigin(stream, n);
         const json = isJsonSchema(records.schema, this.#jsonColumn);
-        const batch: Batch = json ? { kind: "json", bytes: jsonColumnToNdjson(records.record()), origin } : { kind: "arrow", records, origin, replyWithMatches: mode === "exchange" };
+        const batch: Batch = json ? { kind: "json-spans", ...jsonColumnSpans(records.record()), origin } : { kind: "arrow", records, origin, replyWithMatches: mode === "exchange" };
         const tag: BatchTag = { stream, number: n, exchange, matches: 0 };
-        this.#tags.set(batch, tag);
+        this.#tags.set(origin, tag);
         this.#counters.batches++;
         this.#counters.rows += records.numRows;
         unsettled.opened();

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, schemaFromEncapsulated } from "../../src/flight/ipc.ts";
+import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, jsonColumnSpans, schemaFromEncapsulated } from "../../src/flight/ipc.ts";
 import {
   decodeFlightData,
   decodeFlightInfo,
@@ -133,5 +133,23 @@ describe("Flight codec", () => {
     if (corrupted?.kind !== "batch") throw new Error("expected a record batch");
     expect(() => corrupted.records.record()).toThrow(InvalidIpc);
     expect(() => roundTripRecords(corrupted.records)).toThrow(/invalid/i);
+  });
+});
+
+describe("JSON column batches", () => {
+  const text = (source: Uint8Array, spans: Uint32Array): string[] =>
+    Array.from({ length: spans.length / 2 }, (_, r) => new TextDecoder().decode(source.subarray(spans[2 * r], spans[2 * r + 1])));
+
+  test("rows are spans of the column's own buffer; a null row is an empty span", () => {
+    const batch = new Table({ json: vectorFromArray(['{"a":1}', null, '{"b":"x"}'], new Utf8()) }).batches[0]!;
+    const { source, spans } = jsonColumnSpans(batch);
+    expect(source).toBe(batch.getChildAt(0)!.data[0]!.values as Uint8Array);
+    expect(text(source, spans)).toEqual(['{"a":1}', "", '{"b":"x"}']);
+  });
+
+  test("a sliced batch's spans are its own rows", () => {
+    const whole = new Table({ json: vectorFromArray(['{"a":1}', '{"b":2}', null, '{"d":4}'], new Utf8()) }).batches[0]!;
+    const { source, spans } = jsonColumnSpans(whole.slice(1, 4));
+    expect(text(source, spans)).toEqual(['{"b":2}', "", '{"d":4}']);
   });
 });

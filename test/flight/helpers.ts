@@ -5,16 +5,23 @@
  */
 
 import { Int32, Table, Utf8, vectorFromArray, type RecordBatch } from "apache-arrow";
-import type { Batch } from "../../src/batch/batch.ts";
+import type { Batch, RawJsonBatch, SpannedJsonBatch } from "../../src/batch/batch.ts";
 import { runPipeline, type Evaluator } from "../../src/io/pipeline.ts";
 import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
 import { FlightServer, type FlightServerOptions } from "../../src/flight/server.ts";
 
 export const RULES: RuleMeta[] = [{ id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059"], path: "rules/evil.yml" }];
 
+/** The lines of a span batch joined as the engine joins them (documents without raw line breaks). */
+function joined(batch: SpannedJsonBatch): RawJsonBatch {
+  const { source, spans } = batch;
+  const lines = Array.from({ length: spans.length / 2 }, (_, r) => `${new TextDecoder().decode(source.subarray(spans[2 * r], spans[2 * r + 1]))}\n`);
+  return { kind: "json", bytes: new TextEncoder().encode(lines.join("")), origin: batch.origin };
+}
+
 export class FakeEvaluator implements Evaluator {
-  async evaluate(batch: Batch): Promise<EvalResult> {
-    if (batch.kind === "json-spans") throw new Error("the Flight server emits no span batches");
+  async evaluate(input: Batch): Promise<EvalResult> {
+    const batch = input.kind === "json-spans" ? joined(input) : input;
     const rows: number[] = [];
     let count: number;
     let eventJson: (row: number) => string;

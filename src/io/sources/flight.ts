@@ -1,7 +1,7 @@
 /**
  * Flight source (`--input flight --flight-source grpc://host:port --ticket
  * <t>`): DoGet from an upstream Flight server; each received record batch is
- * an ArrowBatch (or a RawJsonBatch when it is one Utf8 column named `json`),
+ * an ArrowBatch (or a SpannedJsonBatch when it is one Utf8 column named `json`),
  * positioned as {descriptor: ticket, batch, row}. DoGet has no
  * acknowledgement, so acks only pace the stream: the next message is not
  * read before `emit` has room (gRPC flow control then holds the server).
@@ -10,7 +10,7 @@
 import type { Batch, BatchOrigin, SourcePosition } from "../../batch/batch.ts";
 import type { Options } from "../../cli/args.ts";
 import { FlightClient } from "../../flight/client.ts";
-import { IpcDecoder, isJsonSchema, jsonColumnToNdjson } from "../../flight/ipc.ts";
+import { IpcDecoder, isJsonSchema, jsonColumnSpans } from "../../flight/ipc.ts";
 import type { FlightData } from "../../flight/protocol.ts";
 import { Ack } from "../ack.ts";
 import type { Source, SourceContext } from "../source.ts";
@@ -58,7 +58,7 @@ export class FlightSource implements Source {
         const origin = new TicketOrigin(this.config.ticket, number++);
         const records = decoded.records;
         const batch: Batch = isJsonSchema(records.schema, this.config.jsonColumn)
-          ? { kind: "json", bytes: jsonColumnToNdjson(records.record()), origin }
+          ? { kind: "json-spans", ...jsonColumnSpans(records.record()), origin }
           : { kind: "arrow", records, origin };
         await ctx.emit(batch, new Ack(() => {}, ctx.ledger));
       }

@@ -1,6 +1,6 @@
 /**
  * Kafka source (`--input kafka`): a kafkajs consumer-group member that turns
- * each fetched partition batch into one NDJSON `RawJsonBatch` (kafka/lines.ts)
+ * each fetched partition batch into one `SpannedJsonBatch` (kafka/lines.ts)
  * and commits offsets only from acks, over gap-free runs of delivered
  * batches (kafka/offsets.ts). That is the at-least-once guarantee: a crash at
  * any point re-reads from the last committed offset, so matches may repeat
