@@ -32,15 +32,17 @@
  * sigma from Kafka, the broker; a run over no events takes sigma's start and
  * rule loading off) and the rate that cost allows on this machine's cores.
  *
- * What limits it (2026-11-27, 500k events of ~1.4 KB, 3,141 rules routed by
+ * What limits it (2026-11-28, 500k events of ~1.4 KB, 3,141 rules routed by
  * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU. Per
- * event, the engine takes ~4.9 µs from a file, kafkajs adds ~4 µs on the JS
- * thread (record decoding, a Buffer per value, fresh fetch buffers faulted
- * in), and the broker ~0.9 µs: ~9.8 µs, so two cores allow ~200k events/s,
- * and the run reaches ~70% of that (a kafkajs fetcher waits for its batches
- * to be handed over before it fetches again). 300k events/s on two cores
- * needs ≤6.7 µs per event in all: the Kafka decoding out of JavaScript (the
- * addon reading fetched record batches) and a cheaper evaluation, or more
+ * event, the engine takes ~4.5 µs from a file, Kafka adds ~4.2 µs (on the JS
+ * thread, which paces the fetches: kafkajs joining each fetch response into
+ * a fresh buffer, its record decoding, the produce path of the matches) and
+ * the broker ~1.5 µs: ~10 µs, so two cores allow ~190k events/s, and the run
+ * reaches ~70% of that (a kafkajs fetcher waits for its batches to be handed
+ * over before it fetches again). The values themselves are not copied on the
+ * JS thread: the engine joins them from the fetch buffer (kafka/lines.ts).
+ * 300k events/s on two cores needs ≤6.7 µs per event in all: the Kafka
+ * decoding out of JavaScript and a cheaper evaluation, or more
  * cores. Unrouted (`--pipelines none`), producing ~1.3 match records of
  * ~2.4 KB per event back is most of the cost: kafkajs's produce encoding (a
  * Buffer allocated and copied per record, record batch and request) and its
