@@ -79,6 +79,28 @@ describe("flight server", () => {
     expect(received).toEqual([1, 0, 2]);
   });
 
+  test("DoExchange of JSON documents answers each batch with the matched documents", async () => {
+    running = await runServer();
+    const c = client(running.address);
+    const call = c.doExchange();
+    const encoder = new IpcEncoder(pathDescriptor("ex-json"));
+    const decoder = new IpcDecoder();
+    const received: string[][] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      call.on("data", (m: FlightData) => {
+        const d = decoder.push(m);
+        if (d?.kind === "batch") received.push(d.records.record().getChild("event")?.toArray().map(String) ?? []);
+      });
+      call.on("end", () => resolve());
+      call.on("error", reject);
+    });
+    const documents = [['{"CommandLine":"evil 1"}', null], ['{"CommandLine":"ok"}'], ['{"CommandLine":"ok"}', '{"CommandLine":"evil 2"}']];
+    for (const batch of documents) for (const m of encoder.batch(new Table({ json: vectorFromArray(batch, new Utf8()) }).batches[0]!)) call.write(m);
+    call.end();
+    await done;
+    expect(received).toEqual([['{"CommandLine":"evil 1"}'], [], ['{"CommandLine":"evil 2"}']]);
+  });
+
   test("a malformed IPC payload fails the call, the server keeps serving", async () => {
     running = await runServer();
     const c = client(running.address);
