@@ -32,7 +32,8 @@ export interface RawJsonBatch {
 
 /**
  * NDJSON lines not joined yet: line r is `source[spans[2r]..spans[2r + 1])`
- * (a Kafka fetch's message values, read where the client decoded them). The
+ * (a Kafka fetch's message values, read where the client decoded them, or the
+ * documents of a Flight batch's JSON column, read in its buffer). The
  * engine joins them on its own threads, a value's raw line breaks rewritten
  * so that it stays one line (native/core/src/json/lines.rs), and evaluates
  * the joined bytes as a `RawJsonBatch`; an empty span is a blank row.

@@ -295,8 +295,8 @@ impl NativeEngine {
     }
 
     /// Evaluates messages held as spans of `source` (line `r` is
-    /// `source[spans[2r]..spans[2r + 1]]`: a Kafka fetch's values, read in
-    /// place) as `eval_json` evaluates a chunk. The job joins them into that
+    /// `source[spans[2r]..spans[2r + 1]]`: a Kafka fetch's values or a JSON
+    /// column's documents, read in place) as `eval_json` evaluates a chunk. The job joins them into that
     /// chunk on the engine's threads (sigma_core::json::lines), so the JS
     /// thread never copies a value, and returns it as `joined`: the rows'
     /// text for the caller. Bad spans are an InvalidArg error.
