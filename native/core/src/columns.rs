@@ -456,6 +456,36 @@ fn top_level_elems(col: &dyn Array, out: &mut Elems) {
     }
 }
 
+/// The values of a top-level string column, straight from its null bitmap
+/// (the common Flight input: no element lists to build); false for other
+/// types.
+fn top_level_strings<'a>(column: &'a dyn Array, g: &mut Gather<'a>) -> bool {
+    fn push<'a>(values: impl Fn(usize) -> &'a str, column: &dyn Array, g: &mut Gather<'a>) {
+        match column.nulls() {
+            Some(nulls) => nulls
+                .valid_indices()
+                .for_each(|i| g.push_str(i as u32, values(i))),
+            None => (0..column.len()).for_each(|i| g.push_str(i as u32, values(i))),
+        }
+    }
+    match column.data_type() {
+        DataType::Utf8 => {
+            let a = column.as_string::<i32>();
+            push(|i| a.value(i), column, g);
+        }
+        DataType::LargeUtf8 => {
+            let a = column.as_string::<i64>();
+            push(|i| a.value(i), column, g);
+        }
+        DataType::Utf8View => {
+            let a = column.as_string_view();
+            push(|i| a.value(i), column, g);
+        }
+        _ => return false,
+    }
+    true
+}
+
 /// Fill `cols` (one per plan field, in plan order) with the fields of
 /// `batch`, resolved in its schema by `resolved`. A missing field is an
 /// empty column.
@@ -470,6 +500,17 @@ pub fn fill_fields<'a>(
     for (field, out) in resolved.fields.iter().zip(cols.iter_mut()) {
         let paths = field.as_ref().map_err(Clone::clone)?;
         g.clear();
+        if let [path] = paths.as_slice() {
+            let top = path
+                .children
+                .is_empty()
+                .then(|| batch.columns().get(path.column))
+                .flatten();
+            if top.is_some_and(|column| top_level_strings(column.as_ref(), g)) {
+                g.emit(rows, out);
+                continue;
+            }
+        }
         let mut elems = std::mem::take(&mut g.top);
         for path in paths {
             let Some(leaf) = follow(batch, path, &mut ancestors) else {
