@@ -33,6 +33,8 @@ export interface PhysicalPlan {
   rulesTriggered: number;
   rulesUntriggered: number;
   rulesNever: number;
+  /** Predicates gating the keyword column (it is scanned only where one hits); null: every row. */
+  keywordGate: number | null;
   sharedPredicates: number;
   expensivePredicates: number;
   correlations: number;
@@ -57,8 +59,13 @@ export function describePhysicalField(f: PhysicalField): string {
 }
 
 export function describePhysicalStages(p: PhysicalPlan): string[] {
+  const keywords = p.fields.some((f) => f.field === "*")
+    ? p.keywordGate === null
+      ? "; keywords on every row"
+      : `; keywords only on rows where one of their rules' ${p.keywordGate} routing predicates hit`
+    : "";
   return [
-    `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch`,
+    `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch${keywords}`,
     `Stage 2  rule triggers: ${p.rulesTriggered} rules visited only where one of their trigger predicates hit, ${p.rulesUntriggered} visited in every batch, ${p.rulesNever} never true`,
     `Stage 3  expensive predicates: ${p.expensivePredicates} (regex, ungated glob, fieldref, timepart), only on rows still live for a rule that uses them`,
     `Stage 4  conditions: ${p.rules} rules resolved with row bitsets`,

@@ -2,13 +2,15 @@
  * Logsource routing through the engine: with the sysmon pipeline, a
  * process_creation rule sees Sysmon EventID 1 with its own field names and
  * Security 4688 with NewProcessName/ParentProcessName, and nothing else;
- * a rule whose logsource no selected pipeline routes sees no events.
+ * a rule whose logsource no selected pipeline routes sees no events; the
+ * keywords of routed rules are scanned on their logsource's rows only.
  */
 
 import { expect, test } from "bun:test";
 import { LineOrigin } from "../../src/batch/batch.ts";
 import { Engine } from "../../src/native/engine.ts";
 import { buildPlan } from "../../src/plan/build.ts";
+import { describePhysicalStages, type PhysicalPlan } from "../../src/plan/explain-physical.ts";
 import { loadPipelines } from "../../src/rules/pipeline.ts";
 import { loadYaml } from "./helpers.ts";
 
@@ -47,4 +49,31 @@ test("process_creation: Sysmon 1 or Security 4688 with its field names; unrouted
   const result = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("routing", 1) });
   expect(Array.from(result.matchRows)).toEqual([0, 1, 2]);
   expect(new Set(result.matchRules)).toEqual(new Set([0]));
+});
+
+const ROUTED_KEYWORDS = `title: Keywords In Security
+id: 0e7f0a52-0000-4000-8000-000000000003
+logsource: {product: windows, service: security}
+detection:
+  keywords: [mimikatz, 'sekurlsa::']
+  condition: keywords
+`;
+
+test("keywords of routed rules: scanned only on their logsource's rows, and found there", () => {
+  const loaded = loadYaml(ROUTED_KEYWORDS, { pipelines: loadPipelines(["windows"]) });
+  expect(loaded.errors).toEqual([]);
+  const { engine } = Engine.compile(buildPlan(loaded).plan);
+  const explained = engine.explain() as PhysicalPlan;
+  expect(explained.keywordGate).toBeGreaterThan(0);
+  expect(describePhysicalStages(explained)[0]).toContain(`keywords only on rows where one of their rules' ${explained.keywordGate} routing predicates hit`);
+  const events = [
+    { Channel: "Security", EventID: 4688, CommandLine: "run mimikatz now" },
+    { Channel: "System", EventID: 7045, CommandLine: "run mimikatz now" },
+    { Channel: "Security", EventID: 4624, TargetUserName: "x", Detail: ["a", "sekurlsa::logonpasswords"] },
+    { Channel: "Security", EventID: 4624, TargetUserName: "nothing here" },
+    { EventID: 1, CommandLine: "sekurlsa::pth" },
+  ];
+  const bytes = new TextEncoder().encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const result = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("routing", 1) });
+  expect(Array.from(result.matchRows)).toEqual([0, 2]);
 });

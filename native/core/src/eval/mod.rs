@@ -2,7 +2,9 @@
 //! built once from a `Plan`; `EvalScratch` is per thread. `evaluate` runs:
 //! (a) every field's combined cheap matcher once per DISTINCT value of its
 //!     column (`matchers::dedup`), scattering the value's predicate hits to
-//!     every row holding it (exists/null from column presence);
+//!     every row holding it (exists/null from column presence); the keyword
+//!     column last, and when every keyword rule is routed (`keyword_gate`),
+//!     only on the rows of its routes;
 //! (b) candidate rules: only those triggered by a predicate that hit in
 //!     the batch (plus the few without a trigger, `rules.rs`); a candidate
 //!     with a required predicate that has no hit, or whose cheap predicates
@@ -58,6 +60,10 @@ pub struct CompiledPlan {
     untriggered: Vec<u32>,
     /// Index in `fields` of the keyword matcher.
     kw_slot: Option<usize>,
+    /// Cheap non-keyword predicates of which one hits on every row where a
+    /// rule using keywords can be true (`rules::gate`); the keyword column
+    /// is scanned only on those rows. None: it is scanned on every row.
+    keyword_gate: Option<Vec<u32>>,
     /// Per field, its scanners extended with the keyword patterns.
     combined: Arc<CombinedSet>,
     pub has_keywords: bool,
@@ -137,6 +143,27 @@ impl CompiledPlan {
             }
         }
         let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
+        let is_keyword = |p: u32| {
+            plan.predicates
+                .get(p as usize)
+                .is_some_and(|x| x.field == PredField::Keyword)
+        };
+        let keyword_rules: Vec<bool> = rule_preds
+            .iter()
+            .map(|ps| ps.iter().any(|&p| is_keyword(p)))
+            .collect();
+        let cheap_not_keyword: Vec<bool> = (0..npreds as u32)
+            .map(|p| cheap.get(p as usize).copied().unwrap_or(false) && !is_keyword(p))
+            .collect();
+        let keyword_gate = rules::gate(
+            plan.rules
+                .iter()
+                .zip(&keyword_rules)
+                .filter(|(_, &uses)| uses)
+                .map(|(r, _)| &r.condition),
+            &cheap_not_keyword,
+            &cost,
+        );
         let rules: Vec<CompiledRule> = plan
             .rules
             .iter()
@@ -182,7 +209,8 @@ impl CompiledPlan {
             .zip(ac_src)
             .enumerate()
             .map(|(i, ((_, m), src))| {
-                (keywords.is_some() && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
+                let combines = keywords.is_some() && keyword_gate.is_none();
+                (combines && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
             })
             .collect();
         let combined = Arc::new(CombinedSet::new(sources, keywords.unwrap_or_default()));
@@ -199,6 +227,7 @@ impl CompiledPlan {
                 trigger_rules,
                 untriggered,
                 kw_slot,
+                keyword_gate,
                 combined,
                 has_keywords,
                 pred_rules,
@@ -270,6 +299,8 @@ pub struct EvalScratch {
     vs: ValueScratch,
     /// Per rule: None = skipped (dead), Some(live rows).
     live: Vec<Option<Bitset>>,
+    /// Rows worth a look: in (a) the keyword gate's rows, in (c) the rows
+    /// live for some rule of the expensive predicate at hand.
     cand: Bitset,
     tmp: Bitset,
     pool: Vec<Bitset>,
@@ -280,7 +311,7 @@ pub struct EvalScratch {
     /// with combined scanners and by the keyword column's scan.
     kwc: ValueCache,
     /// Per entry of `CompiledPlan::fields` needing them: the distinct-value
-    /// id of each value of the column (`NO_ID` for values of invalid rows),
+    /// id of each value of the column (`NO_ID` for values of rows not scanned),
     /// and the number of ids.
     ids: Vec<(Vec<u32>, usize)>,
     /// Per distinct value: 0 = not evaluated, 1 = no match, 2 = match.
@@ -395,7 +426,9 @@ pub fn evaluate(
         .map(|(_, m)| m)
         .filter(|m| m.has_value_tests());
     let kw_col = view.keywords;
-    let combine = kw.is_some() && kw_col.is_some();
+    // A gated keyword column is scanned last, on its gate's rows only, so
+    // long field values do not take the keyword patterns along.
+    let combine = kw.is_some() && kw_col.is_some() && cp.keyword_gate.is_none();
     let mut kw_texts: Vec<&str> = Vec::new();
     s.kwc.reset(kw_col.map_or(0, |c| c.num_values()));
     let order = (0..cp.fields.len())
@@ -409,7 +442,21 @@ pub fn evaluate(
         let col = view.column(*field);
         let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
         let tests = m.has_value_tests();
-        if let (Some(col), true) = (col, tests || want_ids) {
+        // Every other field is scanned by now, so the gate's hits are known.
+        let scanned_rows = match (&cp.keyword_gate, is_kw) {
+            (Some(gate), true) => {
+                s.cand.reset(rows);
+                for &p in gate {
+                    if let Some(b) = s.hits.get(p) {
+                        s.cand.or_with(b);
+                    }
+                }
+                s.cand.and_with(valid);
+                &s.cand
+            }
+            _ => valid,
+        };
+        if let (Some(col), true) = (col, (tests || want_ids) && scanned_rows.any()) {
             let n = col.num_values();
             if !is_kw {
                 s.cache.reset(n);
@@ -427,7 +474,7 @@ pub fn evaluate(
                     ids.push(NO_ID);
                     continue;
                 };
-                if !valid.get(row as usize) {
+                if !scanned_rows.get(row as usize) {
                     ids.push(NO_ID);
                     continue;
                 }
@@ -721,6 +768,9 @@ pub struct Explain {
     pub rules_untriggered: usize,
     /// Rules that can never match (a trigger set with no predicate).
     pub rules_never: usize,
+    /// The predicates gating the keyword column (`CompiledPlan::keyword_gate`);
+    /// None when it is scanned on every row.
+    pub keyword_gate: Option<usize>,
     pub shared_predicates: usize,
     pub expensive_predicates: usize,
     pub correlations: usize,
@@ -762,6 +812,7 @@ impl CompiledPlan {
             rules_triggered: self.rules.len() - self.untriggered.len() - never,
             rules_untriggered: self.untriggered.len(),
             rules_never: never,
+            keyword_gate: self.keyword_gate.as_ref().map(Vec::len),
             shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
             expensive_predicates: self.expensive.len(),
             correlations: self.plan.correlations.len(),
@@ -770,4 +821,4 @@ impl CompiledPlan {
 }
 
 #[cfg(test)]
-mod combined_tests;
+mod keyword_tests;

@@ -105,6 +105,27 @@ fn trigger(e: &Expr, cheap: &[bool], cost: &[u64]) -> Option<(u64, Vec<u32>)> {
     }
 }
 
+/// A gate for a set of conditions: cheap predicates such that on a row
+/// where none of them hits, every condition of `exprs` is false. None when
+/// some condition has no cover among the `cheap` predicates.
+///
+/// The keyword column is gated so (`CompiledPlan::keyword_gate`): keyword
+/// rules are routed by logsource (channel, provider), and their keywords
+/// need scanning only on rows of their logs.
+pub(super) fn gate<'a>(
+    exprs: impl IntoIterator<Item = &'a Expr>,
+    cheap: &[bool],
+    cost: &[u64],
+) -> Option<Vec<u32>> {
+    let mut preds = Vec::new();
+    for e in exprs {
+        preds.extend(trigger(e, cheap, cost)?.1);
+    }
+    preds.sort_unstable();
+    preds.dedup();
+    Some(preds)
+}
+
 impl CompiledRule {
     /// `preds`: `sorted_preds(expr)`.
     pub(super) fn new(
@@ -161,6 +182,21 @@ mod tests {
         let r = CompiledRule::new(&e, sorted_preds(&e), true, &cheap, &cost);
         assert_eq!(r.trigger, Some(vec![1, 2]));
         assert!(r.required.is_empty());
+    }
+
+    #[test]
+    fn gate_covers_every_condition_or_none() {
+        // Preds 0 and 1 route two logs; 2 and 3 are keywords, not gates.
+        let cheap = [true, true, false, false];
+        let cost = [1, 1, 1, 1];
+        let routed = [
+            Expr::And(vec![p(0), p(2)]),
+            Expr::And(vec![Expr::Or(vec![p(0), p(1)]), Expr::Not(Box::new(p(3)))]),
+        ];
+        assert_eq!(gate(&routed, &cheap, &cost), Some(vec![0, 1]));
+        let unrouted = [Expr::And(vec![p(0), p(2)]), p(3)];
+        assert_eq!(gate(&unrouted, &cheap, &cost), None);
+        assert_eq!(gate(&[], &cheap, &cost), Some(vec![]));
     }
 
     #[test]

@@ -1,0 +1,196 @@
+//! Property tests of keyword scanning (eval/mod.rs), against the reference
+//! oracle:
+//! - the combined field + keyword scanners: long values (≥
+//!   `COMBINED_MIN_LEN`) of referenced fields take their keyword hits from
+//!   the field's scan, short ones are scanned separately, before and after
+//!   the combined scanners are built;
+//! - the keyword gate: when every rule is routed, keywords are scanned only
+//!   on the routed rows.
+
+use super::*;
+use crate::json::{JsonBatch, JsonLimits, JsonParser};
+use serde_json::{json, Value};
+
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+}
+
+const WORDS: [&str; 9] = [
+    "cmd", "CMD.exe", "Ärger", "power", "Shell", "x", "10", "σς", " -enc ",
+];
+
+fn text(rng: &mut Rng, long: bool) -> String {
+    let mut s = String::new();
+    let want = if long {
+        130 + rng.below(300)
+    } else {
+        1 + rng.below(20)
+    };
+    while s.len() < want {
+        s.push_str(WORDS[rng.below(WORDS.len())]);
+        if rng.below(4) == 0 {
+            s.push(['\\', ' ', '.', 'É'][rng.below(4)]);
+        }
+    }
+    s
+}
+
+fn pred(rng: &mut Rng) -> Value {
+    // Fields 0..3, or -1 (keyword).
+    let field = rng.below(5) as i64 - 1;
+    let cased = rng.below(4) == 0;
+    let mut lit = WORDS[rng.below(WORDS.len())].to_string();
+    if rng.below(3) == 0 {
+        lit.push_str(WORDS[rng.below(WORDS.len())]);
+    }
+    if !cased {
+        lit = crate::fold::fold(&lit);
+    }
+    match rng.below(6) {
+        0..=2 => {
+            let mode = ["exact", "prefix", "suffix", "contains"][rng.below(4)];
+            json!({"field":field,"op":{"kind":"string","mode":mode,"value":lit,"cased":cased}})
+        }
+        3 | 4 => {
+            let parts = match rng.below(3) {
+                0 => json!([{"any":true},{"lit":lit},{"any":true}]),
+                1 => json!([{"lit":lit},{"any":true}]),
+                _ => json!([{"any":true},{"lit":lit},{"one":true},{"any":true}]),
+            };
+            json!({"field":field,"op":{"kind":"glob","parts":parts,"cased":cased}})
+        }
+        _ => {
+            json!({"field":field,"op":{"kind":"regex","pattern":"(?:power|cmd)","flags":{"i":true,"m":false,"s":false}}})
+        }
+    }
+}
+
+/// The route every rule requires in `check_round(.., true)`.
+const ROUTE: &str = "route";
+
+/// One random plan over fields a..d and keywords, evaluated over 60 random
+/// events before and after the combined scanners are built, checked against
+/// the oracle. With `routed`, every rule also requires `d == ROUTE` (a
+/// logsource route), which half of the events carry. Returns the matches
+/// and the compiled plan.
+fn check_round(rng: &mut Rng, round: usize, routed: bool) -> (usize, CompiledPlan) {
+    let mut preds: Vec<Value> = (0..2 + rng.below(14)).map(|_| pred(rng)).collect();
+    let np = preds.len();
+    preds
+        .push(json!({"field":3,"op":{"kind":"string","mode":"exact","value":ROUTE,"cased":false}}));
+    let rules: Vec<Value> = (0..1 + rng.below(8))
+        .map(|_| {
+            let a = rng.below(np);
+            let b = rng.below(np);
+            let mut cond = match rng.below(3) {
+                0 => json!({"pred": a}),
+                1 => json!({"and":[{"pred":a},{"pred":b}]}),
+                _ => json!({"or":[{"pred":a},{"not":{"pred":b}}]}),
+            };
+            if routed {
+                cond = json!({"and":[{"pred":np}, cond]});
+            }
+            json!({"id":"r","title":"t","level":null,"status":null,"tags":[],"name":null,"path":"p","condition":cond,"emit":true})
+        })
+        .collect();
+    let plan_json = json!({
+        "version": 1, "fields": ["a", "b", "c", "d"], "predicates": preds, "rules": rules,
+        "correlations": [],
+        "options": {"maxEventBytes": 100000, "maxDepth": 8, "timestampField": null, "threads": 1}
+    })
+    .to_string();
+    let plan = Plan::from_json(&plan_json).unwrap();
+    // A pool of long texts shared between fields and unreferenced keys,
+    // so texts repeat across columns and rows.
+    let pool: Vec<String> = (0..6).map(|_| text(rng, true)).collect();
+    let lines: Vec<String> = (0..60)
+        .map(|_| {
+            let mut m = serde_json::Map::new();
+            for k in ["a", "b", "c", "d", "other"] {
+                let v = match rng.below(5) {
+                    _ if k == "d" && routed && rng.below(2) == 0 => json!(ROUTE),
+                    0 => continue,
+                    1 => json!(text(rng, false)),
+                    2 => json!([pool[rng.below(pool.len())].clone(), 7]),
+                    _ => json!(pool[rng.below(pool.len())].clone()),
+                };
+                m.insert(k.into(), v);
+            }
+            Value::Object(m).to_string()
+        })
+        .collect();
+    let chunk = lines.join("\n");
+    let mut b = JsonBatch::default();
+    JsonParser::default().parse_chunk(
+        &FieldIndex::new(&plan.fields),
+        JsonLimits {
+            max_event_bytes: 100_000,
+            max_depth: 8,
+            keywords: true,
+        },
+        chunk.as_bytes(),
+        &mut b,
+    );
+    let want = crate::reference::evaluate(&plan, &b.view());
+    let (cp, _) = CompiledPlan::new(plan.clone());
+    let mut s = EvalScratch::default();
+    // Before the combined scanners are built (separate keyword scans),
+    // then with them, twice (the second batch reuses the scratch).
+    let got = evaluate(&cp, &b.view(), &mut s, &mut PhaseTimes::default());
+    assert_eq!(got, want, "round {round}, not built: {plan_json}");
+    cp.combined_builder()();
+    for _ in 0..2 {
+        let got = evaluate(&cp, &b.view(), &mut s, &mut PhaseTimes::default());
+        assert_eq!(got, want, "round {round}: {plan_json}");
+    }
+    (want.matches.len(), cp)
+}
+
+#[test]
+fn combined_keyword_scan_matches_oracle() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let mut total = 0;
+    let mut built = 0;
+    for round in 0..80 {
+        let (matches, cp) = check_round(&mut rng, round, false);
+        if (0..cp.fields.len()).any(|fi| cp.combined.get(fi).is_some()) {
+            built += 1;
+        }
+        total += matches;
+    }
+    assert!(total > 100, "too few matches: {total}");
+    assert!(built > 20, "combined path rarely taken: {built}");
+}
+
+#[test]
+fn gated_keyword_scan_matches_oracle() {
+    let mut rng = Rng(0x0fed_cba9_8765_4321);
+    let mut total = 0;
+    let mut gated = 0;
+    for round in 0..80 {
+        let (matches, cp) = check_round(&mut rng, round, true);
+        if cp.has_keywords {
+            assert!(
+                cp.keyword_gate.is_some(),
+                "round {round}: routed rules left keywords ungated"
+            );
+            assert!(
+                (0..cp.fields.len()).all(|fi| cp.combined.get(fi).is_none()),
+                "round {round}: a gated plan built combined scanners"
+            );
+            gated += 1;
+        }
+        total += matches;
+    }
+    assert!(total > 100, "too few matches: {total}");
+    assert!(gated > 40, "keyword rules rarely generated: {gated}");
+}
