@@ -394,17 +394,8 @@ fn gather<'a>(arr: &'a dyn Array, elems: &[(u32, u32)], strings_only: bool, g: &
         return;
     }
     match arr.data_type() {
-        DataType::Utf8 => {
-            let a = arr.as_string::<i32>();
-            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
-        }
-        DataType::LargeUtf8 => {
-            let a = arr.as_string::<i64>();
-            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
-        }
-        DataType::Utf8View => {
-            let a = arr.as_string_view();
-            valid_elems(arr, elems).for_each(|(i, row)| g.push_str(row, a.value(i)));
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            push_strings(arr, valid_elems(arr, elems), g);
         }
         DataType::Dictionary(_, _) => {
             if let Some(d) = arr.as_any_dictionary_opt() {
@@ -456,34 +447,39 @@ fn top_level_elems(col: &dyn Array, out: &mut Elems) {
     }
 }
 
-/// The values of a top-level string column, straight from its null bitmap
-/// (the common Flight input: no element lists to build); false for other
-/// types.
-fn top_level_strings<'a>(column: &'a dyn Array, g: &mut Gather<'a>) -> bool {
-    fn push<'a>(values: impl Fn(usize) -> &'a str, column: &dyn Array, g: &mut Gather<'a>) {
-        match column.nulls() {
-            Some(nulls) => nulls
-                .valid_indices()
-                .for_each(|i| g.push_str(i as u32, values(i))),
-            None => (0..column.len()).for_each(|i| g.push_str(i as u32, values(i))),
-        }
-    }
-    match column.data_type() {
+/// Push the values at `(index, row)` of string array `arr`; false (and
+/// nothing pushed) for other types.
+fn push_strings<'a>(
+    arr: &'a dyn Array,
+    at: impl Iterator<Item = (usize, u32)>,
+    g: &mut Gather<'a>,
+) -> bool {
+    match arr.data_type() {
         DataType::Utf8 => {
-            let a = column.as_string::<i32>();
-            push(|i| a.value(i), column, g);
+            let a = arr.as_string::<i32>();
+            at.for_each(|(i, row)| g.push_str(row, a.value(i)));
         }
         DataType::LargeUtf8 => {
-            let a = column.as_string::<i64>();
-            push(|i| a.value(i), column, g);
+            let a = arr.as_string::<i64>();
+            at.for_each(|(i, row)| g.push_str(row, a.value(i)));
         }
         DataType::Utf8View => {
-            let a = column.as_string_view();
-            push(|i| a.value(i), column, g);
+            let a = arr.as_string_view();
+            at.for_each(|(i, row)| g.push_str(row, a.value(i)));
         }
         _ => return false,
     }
     true
+}
+
+/// The values of a top-level string column, straight from its null bitmap
+/// (the common Flight input: no element lists to build); false for other
+/// types.
+fn top_level_strings<'a>(column: &'a dyn Array, g: &mut Gather<'a>) -> bool {
+    match column.nulls() {
+        Some(nulls) => push_strings(column, nulls.valid_indices().map(|i| (i, i as u32)), g),
+        None => push_strings(column, (0..column.len()).map(|i| (i, i as u32)), g),
+    }
 }
 
 /// Fill `cols` (one per plan field, in plan order) with the fields of
