@@ -33,8 +33,10 @@ export interface PhysicalPlan {
   rulesTriggered: number;
   rulesUntriggered: number;
   rulesNever: number;
-  /** Predicates gating the keyword column (it is scanned only where one hits); null: every row. */
+  /** Predicates gating the keyword column (all its patterns are scanned only where one hits); null: every row. */
   keywordGate: number | null;
+  /** With a gate, the rules using keywords without a route: their keywords alone are scanned on the other rows. */
+  keywordOpenRules: number;
   sharedPredicates: number;
   expensivePredicates: number;
   correlations: number;
@@ -62,7 +64,8 @@ export function describePhysicalStages(p: PhysicalPlan): string[] {
   const keywords = p.fields.some((f) => f.field === "*")
     ? p.keywordGate === null
       ? "; keywords on every row"
-      : `; keywords only on rows where one of their rules' ${p.keywordGate} routing predicates hit`
+      : `; keywords only on rows where one of their rules' ${p.keywordGate} routing predicates hit` +
+        (p.keywordOpenRules > 0 ? `, except those of ${p.keywordOpenRules} unrouted rule(s), on every row` : "")
     : "";
   return [
     `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch${keywords}`,

@@ -3,7 +3,8 @@
  * process_creation rule sees Sysmon EventID 1 with its own field names and
  * Security 4688 with NewProcessName/ParentProcessName, and nothing else;
  * a rule whose logsource no selected pipeline routes sees no events; the
- * keywords of routed rules are scanned on their logsource's rows only.
+ * keywords of routed rules are scanned on their logsource's rows only,
+ * those of unrouted rules on every row.
  */
 
 import { expect, test } from "bun:test";
@@ -76,4 +77,31 @@ test("keywords of routed rules: scanned only on their logsource's rows, and foun
   const bytes = new TextEncoder().encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n");
   const result = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("routing", 1) });
   expect(Array.from(result.matchRows)).toEqual([0, 2]);
+});
+
+const UNROUTED_KEYWORDS = `title: Keywords Anywhere
+id: 0e7f0a52-0000-4000-8000-000000000004
+logsource: {product: windows}
+detection:
+  keywords: ['lsadump::']
+  condition: keywords
+`;
+
+test("keywords of an unrouted rule beside routed ones: scanned on every row, the routed ones still only on their rows", () => {
+  const loaded = loadYaml(`${ROUTED_KEYWORDS}---\n${UNROUTED_KEYWORDS}`, { pipelines: loadPipelines(["windows"]) });
+  expect(loaded.errors).toEqual([]);
+  const { engine } = Engine.compile(buildPlan(loaded).plan);
+  const explained = engine.explain() as PhysicalPlan;
+  expect(explained.keywordGate).toBeGreaterThan(0);
+  expect(explained.keywordOpenRules).toBe(1);
+  expect(describePhysicalStages(explained)[0]).toContain("except those of 1 unrouted rule(s), on every row");
+  const events = [
+    { Channel: "System", EventID: 7045, ImagePath: "mimikatz lsadump::sam" },
+    { Channel: "Security", EventID: 4688, CommandLine: "mimikatz lsadump::sam" },
+    { Channel: "System", EventID: 7045, ImagePath: "mimikatz only" },
+  ];
+  const bytes = new TextEncoder().encode(events.map((e) => JSON.stringify(e)).join("\n") + "\n");
+  const result = engine.evalJsonSync({ kind: "json", bytes, origin: new LineOrigin("routing", 1) });
+  const pairs = Array.from(result.matchRows, (row, i) => `${row}:${engine.rules[result.matchRules[i]!]!.title}`);
+  expect(pairs.sort()).toEqual(["0:Keywords Anywhere", "1:Keywords Anywhere", "1:Keywords In Security"]);
 });

@@ -4,8 +4,8 @@
 //!   `COMBINED_MIN_LEN`) of referenced fields take their keyword hits from
 //!   the field's scan, short ones are scanned separately, before and after
 //!   the combined scanners are built;
-//! - the keyword gate: when every rule is routed, keywords are scanned only
-//!   on the routed rows.
+//! - the keyword gate: keywords of routed rules are scanned only on the
+//!   routed rows, those of unrouted rules (`KeywordGate::open`) on every row.
 
 use super::*;
 use crate::json::{JsonBatch, JsonLimits, JsonParser};
@@ -74,15 +74,22 @@ fn pred(rng: &mut Rng) -> Value {
     }
 }
 
-/// The route every rule requires in `check_round(.., true)`.
+/// The route a routed rule requires.
 const ROUTE: &str = "route";
+
+/// Which rules of a round require `d == ROUTE` (a logsource route).
+#[derive(Clone, Copy, PartialEq)]
+enum Routes {
+    None,
+    Half,
+    All,
+}
 
 /// One random plan over fields a..d and keywords, evaluated over 60 random
 /// events before and after the combined scanners are built, checked against
-/// the oracle. With `routed`, every rule also requires `d == ROUTE` (a
-/// logsource route), which half of the events carry. Returns the matches
-/// and the compiled plan.
-fn check_round(rng: &mut Rng, round: usize, routed: bool) -> (usize, CompiledPlan) {
+/// the oracle. With `routes`, half the events carry the route. Returns the
+/// matches and the compiled plan.
+fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledPlan) {
     let mut preds: Vec<Value> = (0..2 + rng.below(14)).map(|_| pred(rng)).collect();
     let np = preds.len();
     preds
@@ -96,7 +103,7 @@ fn check_round(rng: &mut Rng, round: usize, routed: bool) -> (usize, CompiledPla
                 1 => json!({"and":[{"pred":a},{"pred":b}]}),
                 _ => json!({"or":[{"pred":a},{"not":{"pred":b}}]}),
             };
-            if routed {
+            if routes == Routes::All || (routes == Routes::Half && rng.below(2) == 0) {
                 cond = json!({"and":[{"pred":np}, cond]});
             }
             json!({"id":"r","title":"t","level":null,"status":null,"tags":[],"name":null,"path":"p","condition":cond,"emit":true})
@@ -117,7 +124,7 @@ fn check_round(rng: &mut Rng, round: usize, routed: bool) -> (usize, CompiledPla
             let mut m = serde_json::Map::new();
             for k in ["a", "b", "c", "d", "other"] {
                 let v = match rng.below(5) {
-                    _ if k == "d" && routed && rng.below(2) == 0 => json!(ROUTE),
+                    _ if k == "d" && routes != Routes::None && rng.below(2) == 0 => json!(ROUTE),
                     0 => continue,
                     1 => json!(text(rng, false)),
                     2 => json!([pool[rng.below(pool.len())].clone(), 7]),
@@ -160,8 +167,8 @@ fn combined_keyword_scan_matches_oracle() {
     let mut rng = Rng(0x1234_5678_9abc_def1);
     let mut total = 0;
     let mut built = 0;
-    for round in 0..80 {
-        let (matches, cp) = check_round(&mut rng, round, false);
+    for round in 0..120 {
+        let (matches, cp) = check_round(&mut rng, round, Routes::None);
         if (0..cp.fields.len()).any(|fi| cp.combined.get(fi).is_some()) {
             built += 1;
         }
@@ -177,10 +184,10 @@ fn gated_keyword_scan_matches_oracle() {
     let mut total = 0;
     let mut gated = 0;
     for round in 0..80 {
-        let (matches, cp) = check_round(&mut rng, round, true);
+        let (matches, cp) = check_round(&mut rng, round, Routes::All);
         if cp.has_keywords {
             assert!(
-                cp.keyword_gate.is_some(),
+                cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_none()),
                 "round {round}: routed rules left keywords ungated"
             );
             assert!(
@@ -193,4 +200,23 @@ fn gated_keyword_scan_matches_oracle() {
     }
     assert!(total > 100, "too few matches: {total}");
     assert!(gated > 40, "keyword rules rarely generated: {gated}");
+}
+
+#[test]
+fn partly_gated_keyword_scan_matches_oracle() {
+    let mut rng = Rng(0x5eed_0f0b_e11e_7a1d);
+    let mut total = 0;
+    let mut mixed = 0;
+    for round in 0..160 {
+        let (matches, cp) = check_round(&mut rng, round, Routes::Half);
+        if cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_some()) {
+            mixed += 1;
+        }
+        total += matches;
+    }
+    assert!(total > 100, "too few matches: {total}");
+    assert!(
+        mixed > 30,
+        "routed and unrouted keyword rules rarely mixed: {mixed}"
+    );
 }

@@ -3,8 +3,8 @@
 //! (a) every field's combined cheap matcher once per DISTINCT value of its
 //!     column (`matchers::dedup`), scattering the value's predicate hits to
 //!     every row holding it (exists/null from column presence); the keyword
-//!     column last, and when every keyword rule is routed (`keyword_gate`),
-//!     only on the rows of its routes;
+//!     column last, and when keyword rules are routed (`keyword_gate`),
+//!     with all keyword patterns only on the rows of their routes;
 //! (b) candidate rules: only those triggered by a predicate that hit in
 //!     the batch (plus the few without a trigger, `rules.rs`); a candidate
 //!     with a required predicate that has no hit, or whose cheap predicates
@@ -27,7 +27,7 @@ use crate::matchers::{
     ExpensiveKind, FieldMatcher, FieldMatcherBuilder, FieldMatcherStats, ValueScratch,
 };
 use crate::plan::{Expr, Plan, PredField};
-use crate::text::BatchView;
+use crate::text::{BatchView, ColumnRef};
 use rules::{sorted_preds, CompiledRule};
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
@@ -38,6 +38,22 @@ mod rules;
 /// field + keyword scanner, so their keyword hits come from the same
 /// pass; shorter values are scanned separately.
 const COMBINED_MIN_LEN: usize = 128;
+
+/// How the keyword column is scanned when some keyword rules are routed.
+///
+/// Invariant: on a valid row where no `gate` predicate hits, every rule
+/// using keywords is false except those whose keyword predicates `open`
+/// holds, so `open` alone scans such rows.
+struct KeywordGate {
+    /// Cheap non-keyword predicates of which one hits on every row where a
+    /// routed rule using keywords can be true.
+    gate: Vec<u32>,
+    /// The cheap keyword predicates of the rules without a route. None:
+    /// there are none, and rows outside the gate are not scanned.
+    open: Option<FieldMatcher>,
+    /// How many rules using keywords have no route.
+    open_rules: usize,
+}
 
 /// The immutable, shareable compiled form of a plan.
 pub struct CompiledPlan {
@@ -60,10 +76,10 @@ pub struct CompiledPlan {
     untriggered: Vec<u32>,
     /// Index in `fields` of the keyword matcher.
     kw_slot: Option<usize>,
-    /// Cheap non-keyword predicates of which one hits on every row where a
-    /// rule using keywords can be true (`rules::gate`); the keyword column
-    /// is scanned only on those rows. None: it is scanned on every row.
-    keyword_gate: Option<Vec<u32>>,
+    /// Set when some rule using keywords is routed (`rules::gate`): the
+    /// keyword column is scanned with every keyword pattern only on its
+    /// gate's rows. None: on every row.
+    keyword_gate: Option<KeywordGate>,
     /// Per field, its scanners extended with the keyword patterns.
     combined: Arc<CombinedSet>,
     pub has_keywords: bool,
@@ -124,13 +140,61 @@ impl CompiledPlan {
             ac_src.push(b.ac_sources());
             fields.push((f, b.finish()));
         }
+        let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
+        let is_keyword = |p: u32| {
+            plan.predicates
+                .get(p as usize)
+                .is_some_and(|x| x.field == PredField::Keyword)
+        };
+        let keyword_rules: Vec<(&Expr, &[u32])> = plan
+            .rules
+            .iter()
+            .zip(&rule_preds)
+            .filter(|(_, ps)| ps.iter().any(|&p| is_keyword(p)))
+            .map(|(r, ps)| (&r.condition, ps.as_slice()))
+            .collect();
+        let cheap_not_keyword: Vec<bool> = (0..npreds as u32)
+            .map(|p| cheap.get(p as usize).copied().unwrap_or(false) && !is_keyword(p))
+            .collect();
+        let (covers, uncovered) = rules::gate(
+            keyword_rules.iter().map(|&(e, _)| e),
+            &cheap_not_keyword,
+            &cost,
+        );
+        // Without a route for any keyword rule, the keywords ride along in
+        // the fields' combined scanners instead.
+        let unrouted = !keyword_rules.is_empty() && uncovered.len() == keyword_rules.len();
+        let mut keyword_gate = (!unrouted).then(|| {
+            let mut open_preds: Vec<u32> = uncovered
+                .iter()
+                .filter_map(|&i| keyword_rules.get(i))
+                .flat_map(|&(_, ps)| ps.iter().copied())
+                .filter(|&p| is_keyword(p) && cheap.get(p as usize).copied().unwrap_or(false))
+                .collect();
+            open_preds.sort_unstable();
+            open_preds.dedup();
+            let mut open = FieldMatcherBuilder::default();
+            for &p in &open_preds {
+                if let Some(pred) = plan.predicates.get(p as usize) {
+                    // Added once already without error: a cheap predicate.
+                    let _ = open.add(p, pred);
+                }
+            }
+            let open = open.finish();
+            KeywordGate {
+                gate: covers,
+                open: open.has_value_tests().then_some(open),
+                open_rules: uncovered.len(),
+            }
+        });
         // Each regex of the plan gets its own slot in every thread's caches.
         let mut slot = 0;
         let mut next_slot = || {
             slot += 1;
             slot - 1
         };
-        for (_, m) in &mut fields {
+        let open = keyword_gate.as_mut().and_then(|g| g.open.as_mut());
+        for m in fields.iter_mut().map(|(_, m)| m).chain(open) {
             for g in &mut m.gated_globs {
                 g.regex.set_slot(next_slot());
             }
@@ -142,28 +206,6 @@ impl CompiledPlan {
                 ExpensiveKind::FieldRef { .. } | ExpensiveKind::TimePart { .. } => {}
             }
         }
-        let cost = rules::trigger_costs(&plan.predicates, &pred_rules);
-        let is_keyword = |p: u32| {
-            plan.predicates
-                .get(p as usize)
-                .is_some_and(|x| x.field == PredField::Keyword)
-        };
-        let keyword_rules: Vec<bool> = rule_preds
-            .iter()
-            .map(|ps| ps.iter().any(|&p| is_keyword(p)))
-            .collect();
-        let cheap_not_keyword: Vec<bool> = (0..npreds as u32)
-            .map(|p| cheap.get(p as usize).copied().unwrap_or(false) && !is_keyword(p))
-            .collect();
-        let keyword_gate = rules::gate(
-            plan.rules
-                .iter()
-                .zip(&keyword_rules)
-                .filter(|(_, &uses)| uses)
-                .map(|(r, _)| &r.condition),
-            &cheap_not_keyword,
-            &cost,
-        );
         let rules: Vec<CompiledRule> = plan
             .rules
             .iter()
@@ -310,6 +352,9 @@ pub struct EvalScratch {
     /// Batch-wide keyword hits per distinct text: filled by field scans
     /// with combined scanners and by the keyword column's scan.
     kwc: ValueCache,
+    /// The keyword texts of rows outside a `KeywordGate`, scanned by its
+    /// `open` matcher only.
+    kwo: ValueCache,
     /// Per entry of `CompiledPlan::fields` needing them: the distinct-value
     /// id of each value of the column (`NO_ID` for values of rows not scanned),
     /// and the number of ids.
@@ -402,6 +447,81 @@ fn eval_expr(
     }
 }
 
+/// The keyword column of a plan with a `KeywordGate`: every keyword
+/// pattern (`all`) on the rows where a gate predicate hit, `gate.open` on
+/// the other valid rows. Each kind of row has its own cache of distinct
+/// texts (`kwc`, `kwo`), since a text's hits differ between the two; ids
+/// of the open rows' texts are numbered after the gated ones. Returns the
+/// number of ids.
+fn scan_gated_keywords(
+    gate: &KeywordGate,
+    all: &FieldMatcher,
+    col: ColumnRef<'_>,
+    rows: usize,
+    valid: &Bitset,
+    s: &mut EvalScratch,
+    ids: &mut Vec<u32>,
+) -> usize {
+    /// Marks an id of `kwo` until the gated ids are counted.
+    const OPEN: u32 = 1 << 31;
+    let EvalScratch {
+        hits,
+        vs,
+        cand,
+        kwc,
+        kwo,
+        ..
+    } = s;
+    cand.reset(rows);
+    for &p in &gate.gate {
+        if let Some(b) = hits.get(p) {
+            cand.or_with(b);
+        }
+    }
+    cand.and_with(valid);
+    let n = col.num_values();
+    kwc.reset(n);
+    kwo.reset(n);
+    for i in 0..n {
+        let Some((row, v)) = col.value(i) else {
+            ids.push(NO_ID);
+            continue;
+        };
+        let r = row as usize;
+        let (m, cache, mark) = match (cand.get(r), valid.get(r), &gate.open) {
+            (true, _, _) => (all, &mut *kwc, 0),
+            (false, true, Some(open)) => (open, &mut *kwo, OPEN),
+            _ => {
+                ids.push(NO_ID);
+                continue;
+            }
+        };
+        let h = hash_value(v);
+        let id = match cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
+            Ok(id) => id,
+            Err(slot) => {
+                let start = cache.mark();
+                m.scan_value(v, vs, cache.preds_mut());
+                cache.commit(slot, h, i as u32, start)
+            }
+        };
+        for &p in cache.preds(id) {
+            hits.set(p, r);
+        }
+        ids.push(id | mark);
+    }
+    let gated = kwc.len() as u32;
+    if !kwo.is_empty() {
+        for id in ids
+            .iter_mut()
+            .filter(|id| **id != NO_ID && **id & OPEN != 0)
+        {
+            *id = gated + (*id & !OPEN);
+        }
+    }
+    gated as usize + kwo.len()
+}
+
 /// Evaluate the plan over one batch.
 pub fn evaluate(
     cp: &CompiledPlan,
@@ -442,100 +562,95 @@ pub fn evaluate(
         let col = view.column(*field);
         let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
         let tests = m.has_value_tests();
-        // Every other field is scanned by now, so the gate's hits are known.
-        let scanned_rows = match (&cp.keyword_gate, is_kw) {
-            (Some(gate), true) => {
-                s.cand.reset(rows);
-                for &p in gate {
-                    if let Some(b) = s.hits.get(p) {
-                        s.cand.or_with(b);
-                    }
-                }
-                s.cand.and_with(valid);
-                &s.cand
-            }
-            _ => valid,
-        };
-        if let (Some(col), true) = (col, (tests || want_ids) && scanned_rows.any()) {
-            let n = col.num_values();
-            if !is_kw {
-                s.cache.reset(n);
-            }
-            // Only fields with tests have combined scanners, never the keyword slot.
-            let comb = if combine { cp.combined.get(fi) } else { None };
+        if let (Some(col), true) = (col, (tests || want_ids) && valid.any()) {
             let mut ids = s
                 .ids
                 .get_mut(fi)
                 .map(|x| std::mem::take(&mut x.0))
                 .unwrap_or_default();
             ids.clear();
-            for i in 0..n {
-                let Some((row, v)) = col.value(i) else {
-                    ids.push(NO_ID);
-                    continue;
-                };
-                if !scanned_rows.get(row as usize) {
-                    ids.push(NO_ID);
-                    continue;
+            // Every other field is scanned by now, so the gate's hits are known.
+            let distinct = if let (true, Some(gate)) = (is_kw, &cp.keyword_gate) {
+                scan_gated_keywords(gate, m, col, rows, valid, s, &mut ids)
+            } else {
+                let n = col.num_values();
+                if !is_kw {
+                    s.cache.reset(n);
                 }
-                let h = hash_value(v);
-                if is_kw {
-                    let id = match s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()) {
+                // Only fields with tests have combined scanners, never the keyword slot.
+                let comb = if combine { cp.combined.get(fi) } else { None };
+                for i in 0..n {
+                    let Some((row, v)) = col.value(i) else {
+                        ids.push(NO_ID);
+                        continue;
+                    };
+                    if !valid.get(row as usize) {
+                        ids.push(NO_ID);
+                        continue;
+                    }
+                    let h = hash_value(v);
+                    if is_kw {
+                        let id = match s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()) {
+                            Ok(id) => id,
+                            Err(slot) => {
+                                let start = s.kwc.mark();
+                                if tests {
+                                    m.scan_value(v, &mut s.vs, s.kwc.preds_mut());
+                                }
+                                let id = s.kwc.commit(slot, h, kw_texts.len() as u32, start);
+                                kw_texts.push(v);
+                                id
+                            }
+                        };
+                        ids.push(id);
+                        for &p in s.kwc.preds(id) {
+                            s.hits.set(p, row as usize);
+                        }
+                        continue;
+                    }
+                    let id = match s.cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
                         Ok(id) => id,
                         Err(slot) => {
-                            let start = s.kwc.mark();
-                            if tests {
-                                m.scan_value(v, &mut s.vs, s.kwc.preds_mut());
+                            let start = s.cache.mark();
+                            let mut done = !tests;
+                            if let (false, true, Some(kwm)) =
+                                (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
+                            {
+                                if let (Some(comb), Err(kslot)) = (
+                                    comb,
+                                    s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
+                                ) {
+                                    let kstart = s.kwc.mark();
+                                    m.scan_value_kw(
+                                        kwm,
+                                        comb,
+                                        v,
+                                        &mut s.vs,
+                                        s.cache.preds_mut(),
+                                        s.kwc.preds_mut(),
+                                    );
+                                    s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
+                                    kw_texts.push(v);
+                                    done = true;
+                                }
                             }
-                            let id = s.kwc.commit(slot, h, kw_texts.len() as u32, start);
-                            kw_texts.push(v);
-                            id
+                            if !done {
+                                m.scan_value(v, &mut s.vs, s.cache.preds_mut());
+                            }
+                            s.cache.commit(slot, h, i as u32, start)
                         }
                     };
                     ids.push(id);
-                    for &p in s.kwc.preds(id) {
+                    for &p in s.cache.preds(id) {
                         s.hits.set(p, row as usize);
                     }
-                    continue;
                 }
-                let id = match s.cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
-                    Ok(id) => id,
-                    Err(slot) => {
-                        let start = s.cache.mark();
-                        let mut done = !tests;
-                        if let (false, true, Some(kwm)) =
-                            (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
-                        {
-                            if let (Some(comb), Err(kslot)) = (
-                                comb,
-                                s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
-                            ) {
-                                let kstart = s.kwc.mark();
-                                m.scan_value_kw(
-                                    kwm,
-                                    comb,
-                                    v,
-                                    &mut s.vs,
-                                    s.cache.preds_mut(),
-                                    s.kwc.preds_mut(),
-                                );
-                                s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
-                                kw_texts.push(v);
-                                done = true;
-                            }
-                        }
-                        if !done {
-                            m.scan_value(v, &mut s.vs, s.cache.preds_mut());
-                        }
-                        s.cache.commit(slot, h, i as u32, start)
-                    }
-                };
-                ids.push(id);
-                for &p in s.cache.preds(id) {
-                    s.hits.set(p, row as usize);
+                if is_kw {
+                    s.kwc.len()
+                } else {
+                    s.cache.len()
                 }
-            }
-            let distinct = if is_kw { s.kwc.len() } else { s.cache.len() };
+            };
             if let Some(x) = s.ids.get_mut(fi) {
                 *x = (ids, distinct);
             }
@@ -771,6 +886,9 @@ pub struct Explain {
     /// The predicates gating the keyword column (`CompiledPlan::keyword_gate`);
     /// None when it is scanned on every row.
     pub keyword_gate: Option<usize>,
+    /// With a gate, the rules using keywords without a route, whose
+    /// keywords alone are scanned on the other rows.
+    pub keyword_open_rules: usize,
     pub shared_predicates: usize,
     pub expensive_predicates: usize,
     pub correlations: usize,
@@ -812,7 +930,8 @@ impl CompiledPlan {
             rules_triggered: self.rules.len() - self.untriggered.len() - never,
             rules_untriggered: self.untriggered.len(),
             rules_never: never,
-            keyword_gate: self.keyword_gate.as_ref().map(Vec::len),
+            keyword_gate: self.keyword_gate.as_ref().map(|g| g.gate.len()),
+            keyword_open_rules: self.keyword_gate.as_ref().map_or(0, |g| g.open_rules),
             shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
             expensive_predicates: self.expensive.len(),
             correlations: self.plan.correlations.len(),

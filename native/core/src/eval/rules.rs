@@ -105,25 +105,31 @@ fn trigger(e: &Expr, cheap: &[bool], cost: &[u64]) -> Option<(u64, Vec<u32>)> {
     }
 }
 
-/// A gate for a set of conditions: cheap predicates such that on a row
-/// where none of them hits, every condition of `exprs` is false. None when
-/// some condition has no cover among the `cheap` predicates.
+/// A gate for a set of conditions: the cheap predicates covering those
+/// conditions that have a cover (on a row where none of them hits, each of
+/// those conditions is false), and the positions in `exprs` of the
+/// conditions without one.
 ///
 /// The keyword column is gated so (`CompiledPlan::keyword_gate`): keyword
 /// rules are routed by logsource (channel, provider), and their keywords
-/// need scanning only on rows of their logs.
+/// need scanning only on rows of their logs; an unrouted rule's keywords
+/// are scanned on every row.
 pub(super) fn gate<'a>(
     exprs: impl IntoIterator<Item = &'a Expr>,
     cheap: &[bool],
     cost: &[u64],
-) -> Option<Vec<u32>> {
+) -> (Vec<u32>, Vec<usize>) {
     let mut preds = Vec::new();
-    for e in exprs {
-        preds.extend(trigger(e, cheap, cost)?.1);
+    let mut uncovered = Vec::new();
+    for (i, e) in exprs.into_iter().enumerate() {
+        match trigger(e, cheap, cost) {
+            Some((_, cover)) => preds.extend(cover),
+            None => uncovered.push(i),
+        }
     }
     preds.sort_unstable();
     preds.dedup();
-    Some(preds)
+    (preds, uncovered)
 }
 
 impl CompiledRule {
@@ -185,7 +191,7 @@ mod tests {
     }
 
     #[test]
-    fn gate_covers_every_condition_or_none() {
+    fn gate_covers_the_routed_conditions_and_lists_the_others() {
         // Preds 0 and 1 route two logs; 2 and 3 are keywords, not gates.
         let cheap = [true, true, false, false];
         let cost = [1, 1, 1, 1];
@@ -193,10 +199,10 @@ mod tests {
             Expr::And(vec![p(0), p(2)]),
             Expr::And(vec![Expr::Or(vec![p(0), p(1)]), Expr::Not(Box::new(p(3)))]),
         ];
-        assert_eq!(gate(&routed, &cheap, &cost), Some(vec![0, 1]));
-        let unrouted = [Expr::And(vec![p(0), p(2)]), p(3)];
-        assert_eq!(gate(&unrouted, &cheap, &cost), None);
-        assert_eq!(gate(&[], &cheap, &cost), Some(vec![]));
+        assert_eq!(gate(&routed, &cheap, &cost), (vec![0, 1], vec![]));
+        let mixed = [p(3), Expr::And(vec![p(1), p(2)]), Expr::Not(Box::new(p(0)))];
+        assert_eq!(gate(&mixed, &cheap, &cost), (vec![1], vec![0, 2]));
+        assert_eq!(gate(&[], &cheap, &cost), (vec![], vec![]));
     }
 
     #[test]
