@@ -16,6 +16,7 @@ import { addon } from "../../src/native/addon.ts";
 import { Engine, encodeMatchBatch, jsonToArrow, roundTripArrow, roundTripDescription } from "../../src/native/engine.ts";
 import { LineOrigin, recordsOf } from "../../src/batch/batch.ts";
 import { buildPlan } from "../../src/plan/build.ts";
+import { describePhysicalStages, type PhysicalPlan } from "../../src/plan/explain-physical.ts";
 import { loadYaml, ruleWith } from "../rules/helpers.ts";
 
 function batchOf(columns: Record<string, [DataType, unknown[]]>): RecordBatch {
@@ -191,6 +192,28 @@ describe("evalArrow", () => {
     }
     const ints = exportRecordBatch(batchOf({ CommandLine: [new Int32(), [1, 2]] }));
     await expect(native.evalArrow(packArrays(ints), schema, null)).rejects.toThrow(/buffers/);
+  });
+
+  test("keywords are found in every string column: a referenced field's own (scanned with it), an unreferenced one, a list", async () => {
+    const keywordRules = loadYaml(`title: Keywords
+id: 0e7f0a52-0000-4000-8000-000000000005
+logsource: {product: windows}
+detection:
+  selection: {Image|endswith: '\\calc.exe'}
+  keywords: ['sekurlsa::']
+  condition: selection or keywords
+`);
+    const { engine: keywordEngine } = Engine.compile(buildPlan(keywordRules).plan);
+    const explained = keywordEngine.explain() as PhysicalPlan;
+    expect(explained.keywordCarriers).toBe(1);
+    expect(describePhysicalStages(explained)[0]).toContain("1 fields take the keywords of their Arrow string columns along");
+    const batch = batchOf({
+      Image: [new Utf8(), ["C:\\x\\sekurlsa::pth", "C:\\x\\other.exe", null, "C:\\x\\none.exe", "C:\\x\\calc.exe"]],
+      Note: [new Utf8(), [null, "run SEKURLSA::logonpasswords", null, "nothing", null]],
+      Tags: [new List(new Field("item", new Utf8(), true)), [[], [], ["a", "sekurlsa::x"], ["b"], null]],
+    });
+    const result = await keywordEngine.evalArrow({ kind: "arrow", records: recordsOf(batch), origin });
+    expect(Array.from(result.matchRows)).toEqual([0, 1, 2, 4]);
   });
 
   test("a match batch built with the evaluation equals one built afterwards", async () => {

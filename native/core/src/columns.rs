@@ -66,6 +66,42 @@ impl SchemaFields {
         }
     }
 
+    /// Flag in `fields` (per plan field) those of `carriers` that `batch`
+    /// holds as a whole top-level string column, and that column in
+    /// `columns` (per column of `batch`): such a column's values are exactly
+    /// its field's values, so the field can take the keyword scan along
+    /// (`text::BatchView`) and the keyword column need not gather it.
+    pub fn keyword_carriers(
+        &self,
+        batch: &RecordBatch,
+        carriers: impl Fn(usize) -> bool,
+        fields: &mut Vec<bool>,
+        columns: &mut Vec<bool>,
+    ) {
+        fields.clear();
+        fields.resize(self.fields.len(), false);
+        columns.clear();
+        columns.resize(batch.num_columns(), false);
+        for (i, field) in self.fields.iter().enumerate() {
+            let Ok([path]) = field.as_deref() else {
+                continue;
+            };
+            let whole_string_column = path.children.is_empty()
+                && batch.columns().get(path.column).is_some_and(|c| {
+                    matches!(
+                        c.data_type(),
+                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                    )
+                });
+            if whole_string_column && carriers(i) {
+                if let (Some(f), Some(c)) = (fields.get_mut(i), columns.get_mut(path.column)) {
+                    *f = true;
+                    *c = true;
+                }
+            }
+        }
+    }
+
     /// Whether batches of `schema` may use this resolution: same fields, in
     /// the same order, of the same types.
     fn describes(&self, schema: &SchemaRef) -> bool {
@@ -524,12 +560,21 @@ pub fn fill_fields<'a>(
     Ok(())
 }
 
-/// Fill `out` with every string value of each row of `batch`.
-pub fn fill_keywords<'a>(batch: &'a RecordBatch, g: &mut Gather<'a>, out: &mut BorrowedColumn<'a>) {
+/// Fill `out` with every string value of each row of `batch`, but for the
+/// columns flagged in `skip`.
+pub fn fill_keywords<'a>(
+    batch: &'a RecordBatch,
+    skip: &[bool],
+    g: &mut Gather<'a>,
+    out: &mut BorrowedColumn<'a>,
+) {
     let rows = batch.num_rows();
     g.clear();
     let mut elems = std::mem::take(&mut g.top);
-    for c in batch.columns() {
+    for (i, c) in batch.columns().iter().enumerate() {
+        if skip.get(i).copied().unwrap_or(false) {
+            continue;
+        }
         top_level_elems(c.as_ref(), &mut elems);
         gather(c.as_ref(), &elems, true, g);
     }

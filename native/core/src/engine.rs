@@ -212,6 +212,10 @@ struct Scratch {
     /// The plan's fields resolved in the schemas of recent Arrow batches.
     schemas: columns::SchemaCache,
     valid: Bitset,
+    /// Per plan field and per column of the Arrow batch at hand: which
+    /// carry their keyword values (`SchemaFields::keyword_carriers`).
+    keyword_fields: Vec<bool>,
+    keyword_columns: Vec<bool>,
 }
 
 /// A compiled rule set.
@@ -668,7 +672,15 @@ impl Engine {
         columns::fill_fields(batch, resolved, &mut gather, &mut cols)
             .map_err(|message| EvalError::InvalidBatch { message })?;
         if self.plan.has_keywords {
-            columns::fill_keywords(batch, &mut gather, &mut keywords);
+            resolved.keyword_carriers(
+                batch,
+                |f| self.plan.carries_keywords(f),
+                &mut sc.keyword_fields,
+                &mut sc.keyword_columns,
+            );
+            columns::fill_keywords(batch, &sc.keyword_columns, &mut gather, &mut keywords);
+        } else {
+            sc.keyword_fields.clear();
         }
         sc.valid.reset(rows);
         sc.valid.fill();
@@ -680,6 +692,7 @@ impl Engine {
                 .plan
                 .has_keywords
                 .then_some(ColumnRef::Borrowed(&keywords)),
+            keyword_fields: &sc.keyword_fields,
         };
         let parse_ns = t0.elapsed().as_nanos() as u64;
         let mut times = PhaseTimes::default();

@@ -158,6 +158,7 @@ impl JsonBatch {
             valid: &self.valid,
             columns: Columns::Text(&self.columns),
             keywords: self.keywords.as_ref().map(ColumnRef::Text),
+            keyword_fields: &[],
         }
     }
 }

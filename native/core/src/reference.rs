@@ -72,7 +72,10 @@ fn test(p: usize, plan: &Plan, prep: &[Prepared], view: &BatchView<'_>, row: u32
     }
     let col = view.column(pred.field);
     let present = col.is_some_and(|c| c.present().get(row as usize));
-    let values: Vec<&str> = col.map(|c| c.row_values(row).collect()).unwrap_or_default();
+    let values: Vec<&str> = match pred.field {
+        PredField::Keyword => view.keyword_values(row).collect(),
+        PredField::Field(_) => col.map(|c| c.row_values(row).collect()).unwrap_or_default(),
+    };
     match (&pred.op, pr) {
         (PredicateOp::Exists, _) => present,
         (PredicateOp::Null, _) => !present,

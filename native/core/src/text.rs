@@ -293,12 +293,20 @@ pub enum Columns<'a> {
 /// (`valid`: parsed events, never blank or dead lines), one column per plan
 /// field and, when the plan has keyword predicates, the keyword column
 /// (every string value of each event).
+///
+/// Invariant: the keyword values of a row are its values in `keywords` and
+/// in the columns of the fields flagged in `keyword_fields`, whose values
+/// `keywords` leaves out (an Arrow column read whole as a field's values
+/// need not be gathered twice); only fields `CompiledPlan::carries_keywords`
+/// accepts are flagged.
 #[derive(Clone, Copy)]
 pub struct BatchView<'a> {
     pub rows: usize,
     pub valid: &'a Bitset,
     pub columns: Columns<'a>,
     pub keywords: Option<ColumnRef<'a>>,
+    /// Per plan field (by index; missing = false).
+    pub keyword_fields: &'a [bool],
 }
 
 impl<'a> BatchView<'a> {
@@ -307,6 +315,22 @@ impl<'a> BatchView<'a> {
             PredField::Keyword => self.keywords,
             PredField::Field(FieldId(i)) => self.field(i as usize),
         }
+    }
+
+    /// Whether plan field `i`'s values are keyword values left out of `keywords`.
+    pub fn carries_keywords(&self, i: usize) -> bool {
+        self.keyword_fields.get(i).copied().unwrap_or(false)
+    }
+
+    /// The keyword values of `row` (see the invariant).
+    pub fn keyword_values(&self, row: u32) -> impl Iterator<Item = &'a str> + '_ {
+        let carried = (0..self.keyword_fields.len())
+            .filter(|&i| self.carries_keywords(i))
+            .filter_map(|i| self.field(i));
+        self.keywords
+            .into_iter()
+            .chain(carried)
+            .flat_map(move |c| c.row_values(row))
     }
 
     /// The column of plan field `i`.

@@ -508,6 +508,80 @@ fn json_and_arrow_agree() {
     }
 }
 
+/// Keyword values of Arrow string columns read whole as fields are scanned
+/// with their field (`BatchView::keyword_fields`), not gathered again: the
+/// matches must equal the JSON path's, which gathers every value. Columns of
+/// fields with and without cheap predicates, an unreferenced column, a list
+/// column, and sometimes an expensive keyword predicate (which turns the
+/// carrying off).
+#[test]
+fn arrow_columns_carrying_keywords_agree_with_json() {
+    use arrow_array::builder::{ListBuilder, StringBuilder};
+    use arrow_array::{ArrayRef, RecordBatch};
+    use std::sync::Arc;
+
+    const COLUMNS: [&str; 5] = ["p", "q", "r", "other", "list"];
+    let mut rng = Rng(7);
+    let mut matches = 0;
+    for round in 0..60 {
+        // Cheap predicates on p and q (r is referenced by exists only) and on keywords.
+        let mut preds: Vec<Value> = (0..2 + rng.below(8))
+            .map(|_| {
+                let field = *rng.pick(&[-1, -1, 0, 1]);
+                let mode = *rng.pick(&["exact", "prefix", "suffix", "contains"]);
+                let cased = rng.chance(30);
+                let v = rng.pick(&WORDS).to_string();
+                let v = if cased { v } else { sigma_core::fold::fold(&v) };
+                s(field, mode, &v, cased)
+            })
+            .collect();
+        preds.push(json!({"field": 2, "op": {"kind": "exists"}}));
+        if rng.chance(20) {
+            preds.push(json!({"field":-1,"op":{"kind":"regex","pattern":"(?:power|cmd)","flags":{"i":true,"m":false,"s":false}}}));
+        }
+        let np = preds.len();
+        let rules: Vec<Value> = (0..1 + rng.below(6))
+            .map(|_| rule(rand_expr(&mut rng, np, 0)))
+            .collect();
+        let (e, _) = Engine::compile(&plan(&COLUMNS[..3], preds, rules)).unwrap();
+        let mut builders: Vec<StringBuilder> = (0..4).map(|_| StringBuilder::new()).collect();
+        let mut list = ListBuilder::new(StringBuilder::new());
+        let mut lines = Vec::new();
+        for _ in 0..40 {
+            let mut ev = serde_json::Map::new();
+            for (name, b) in COLUMNS.iter().zip(builders.iter_mut()) {
+                let v = rng.chance(75).then(|| rand_text(&mut rng));
+                b.append_option(v.as_deref());
+                if let Some(v) = v {
+                    ev.insert(name.to_string(), json!(v));
+                }
+            }
+            let items: Vec<String> = (0..rng.below(3)).map(|_| rand_text(&mut rng)).collect();
+            for v in &items {
+                list.values().append_value(v);
+            }
+            list.append(true);
+            ev.insert("list".into(), json!(items));
+            lines.push(Value::Object(ev).to_string());
+        }
+        let mut arrays: Vec<(&str, ArrayRef)> = COLUMNS
+            .iter()
+            .zip(builders.iter_mut())
+            .map(|(name, b)| (*name, Arc::new(b.finish()) as ArrayRef))
+            .collect();
+        arrays.push(("list", Arc::new(list.finish()) as ArrayRef));
+        let batch = RecordBatch::try_from_iter(arrays).unwrap();
+        let j = e.eval_json(lines.join("\n").as_bytes()).unwrap();
+        // Twice: the fields' combined scanners may be built between the two.
+        for _ in 0..2 {
+            let ar = e.eval_record_batch(&batch).unwrap();
+            assert_eq!(j.matches, ar.matches, "round {round}, events {lines:?}");
+        }
+        matches += j.matches.len();
+    }
+    assert!(matches > 100, "too few matches: {matches}");
+}
+
 #[test]
 fn arrow_types_dictionary_float_bool() {
     use arrow_array::types::Int32Type;

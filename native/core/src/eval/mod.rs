@@ -2,9 +2,12 @@
 //! built once from a `Plan`; `EvalScratch` is per thread. `evaluate` runs:
 //! (a) every field's combined cheap matcher once per DISTINCT value of its
 //!     column (`matchers::dedup`), scattering the value's predicate hits to
-//!     every row holding it (exists/null from column presence); the keyword
-//!     column last, and when keyword rules are routed (`keyword_gate`),
-//!     with all keyword patterns only on the rows of their routes;
+//!     every row holding it (exists/null from column presence); a field
+//!     whose column carries keyword values (`keyword_carriers`: an Arrow
+//!     string column read whole) scans them with the keyword matcher in the
+//!     same pass; the keyword column (the other keyword values) last, and
+//!     when keyword rules are routed (`keyword_gate`), with all keyword
+//!     patterns only on the rows of their routes;
 //! (b) candidate rules: only those triggered by a predicate that hit in
 //!     the batch (plus the few without a trigger, `rules.rs`); a candidate
 //!     with a required predicate that has no hit, or whose cheap predicates
@@ -82,6 +85,12 @@ pub struct CompiledPlan {
     keyword_gate: Option<KeywordGate>,
     /// Per field, its scanners extended with the keyword patterns.
     combined: Arc<CombinedSet>,
+    /// Per plan field: its column's values may stand in the keyword column
+    /// (`text::BatchView::keyword_fields`), since (a) scans every value of it
+    /// with the keyword matcher too. Such a field has a matcher with value
+    /// tests, and no keyword predicate is expensive ((c) reads the keyword
+    /// column alone).
+    keyword_carriers: Vec<bool>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -251,10 +260,20 @@ impl CompiledPlan {
             .zip(ac_src)
             .enumerate()
             .map(|(i, ((_, m), src))| {
-                let combines = keywords.is_some() && keyword_gate.is_none();
-                (combines && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
+                (keywords.is_some() && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
             })
             .collect();
+        let expensive_keywords = expensive.iter().any(|e| e.field == PredField::Keyword);
+        let mut keyword_carriers = vec![false; plan.fields.len()];
+        if keywords.is_some() && !expensive_keywords {
+            for (f, m) in &fields {
+                if let (PredField::Field(id), true) = (f, m.has_value_tests()) {
+                    if let Some(c) = keyword_carriers.get_mut(id.idx()) {
+                        *c = true;
+                    }
+                }
+            }
+        }
         let combined = Arc::new(CombinedSet::new(sources, keywords.unwrap_or_default()));
         (
             CompiledPlan {
@@ -271,11 +290,18 @@ impl CompiledPlan {
                 kw_slot,
                 keyword_gate,
                 combined,
+                keyword_carriers,
                 has_keywords,
                 pred_rules,
             },
             errors,
         )
+    }
+
+    /// Whether plan field `field` may carry keyword values (see
+    /// `keyword_carriers`).
+    pub fn carries_keywords(&self, field: usize) -> bool {
+        self.keyword_carriers.get(field).copied().unwrap_or(false)
     }
 
     pub fn num_rules(&self) -> usize {
@@ -562,7 +588,14 @@ pub fn evaluate(
         let col = view.column(*field);
         let want_ids = cp.field_ids_needed.get(fi).copied().unwrap_or(false);
         let tests = m.has_value_tests();
-        if let (Some(col), true) = (col, (tests || want_ids) && valid.any()) {
+        // A field carrying keyword values (`BatchView::keyword_fields`)
+        // scans each of them with the keyword matcher too, into the same
+        // cache entry, so the keyword column does not hold them.
+        let carried = match (field, kw) {
+            (PredField::Field(id), Some(_)) => view.carries_keywords(id.idx()),
+            _ => false,
+        };
+        if let (Some(col), true) = (col, (tests || want_ids || carried) && valid.any()) {
             let mut ids = s
                 .ids
                 .get_mut(fi)
@@ -578,7 +611,11 @@ pub fn evaluate(
                     s.cache.reset(n);
                 }
                 // Only fields with tests have combined scanners, never the keyword slot.
-                let comb = if combine { cp.combined.get(fi) } else { None };
+                let comb = if combine || carried {
+                    cp.combined.get(fi)
+                } else {
+                    None
+                };
                 for i in 0..n {
                     let Some((row, v)) = col.value(i) else {
                         ids.push(NO_ID);
@@ -612,7 +649,17 @@ pub fn evaluate(
                         Ok(id) => id,
                         Err(slot) => {
                             let start = s.cache.mark();
-                            let mut done = !tests;
+                            let mut done = !(tests || carried);
+                            if let (false, true, Some(kwm)) = (done, carried, kw) {
+                                m.scan_value_and_keywords(
+                                    kwm,
+                                    comb,
+                                    v,
+                                    &mut s.vs,
+                                    s.cache.preds_mut(),
+                                );
+                                done = true;
+                            }
                             if let (false, true, Some(kwm)) =
                                 (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
                             {
@@ -889,6 +936,9 @@ pub struct Explain {
     /// With a gate, the rules using keywords without a route, whose
     /// keywords alone are scanned on the other rows.
     pub keyword_open_rules: usize,
+    /// Fields whose Arrow string columns carry their keyword values
+    /// (`CompiledPlan::keyword_carriers`).
+    pub keyword_carriers: usize,
     pub shared_predicates: usize,
     pub expensive_predicates: usize,
     pub correlations: usize,
@@ -932,6 +982,7 @@ impl CompiledPlan {
             rules_never: never,
             keyword_gate: self.keyword_gate.as_ref().map(|g| g.gate.len()),
             keyword_open_rules: self.keyword_gate.as_ref().map_or(0, |g| g.open_rules),
+            keyword_carriers: self.keyword_carriers.iter().filter(|&&c| c).count(),
             shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
             expensive_predicates: self.expensive.len(),
             correlations: self.plan.correlations.len(),

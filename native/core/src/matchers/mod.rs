@@ -103,6 +103,7 @@ pub struct ValueScratch {
     fold: String,
     gates: Vec<u32>,
     kw_gates: Vec<u32>,
+    kw_hits: Vec<u32>,
     out: Vec<u32>,
     /// Search caches of the plan's regexes (gated globs and expensive predicates).
     pub regexes: regex::RegexCaches,
@@ -371,6 +372,30 @@ impl FieldMatcher {
         }
         self.scan_rest(s, folded, gates, regexes, out);
         kw.scan_rest(s, folded, kw_gates, regexes, kw_out);
+    }
+
+    /// `scan_value` for this field and for the keyword matcher `kw`, every
+    /// hit to `out`: one scanner pass per casing with `comb` (this field's
+    /// combined scanners) once they are built, a pass for each before.
+    #[inline]
+    pub fn scan_value_and_keywords(
+        &self,
+        kw: &FieldMatcher,
+        comb: Option<&CombinedScanners>,
+        s: &str,
+        vs: &mut ValueScratch,
+        out: &mut Vec<u32>,
+    ) {
+        let Some(comb) = comb else {
+            self.scan_value(s, vs, out);
+            kw.scan_value(s, vs, out);
+            return;
+        };
+        let mut kw_hits = std::mem::take(&mut vs.kw_hits);
+        kw_hits.clear();
+        self.scan_value_kw(kw, comb, s, vs, out, &mut kw_hits);
+        out.extend_from_slice(&kw_hits);
+        vs.kw_hits = kw_hits;
     }
 
     /// Everything but the literal scanners: exact sets, any-value, gated
