@@ -42,11 +42,19 @@ const SCHEMAS_KEPT: usize = 8;
 pub struct SchemaFields {
     schema: SchemaRef,
     fields: Vec<Result<Vec<ArrayPath>, String>>,
+    /// Per plan field, those of the `carriers` given to `new` that the
+    /// schema holds as a whole top-level string column; per column, those
+    /// columns. Such a column's values are exactly its field's values, so
+    /// the field can take the keyword scan along and the keyword column
+    /// need not gather it.
+    keyword_fields: Vec<bool>,
+    keyword_columns: Vec<bool>,
 }
 
 impl SchemaFields {
-    /// Resolve each of `paths` (the plan's fields, in plan order) in `schema`.
-    fn new(schema: &SchemaRef, paths: &[String]) -> SchemaFields {
+    /// Resolve each of `paths` (the plan's fields, in plan order) in
+    /// `schema`; `carriers(i)`: plan field `i` may carry keyword values.
+    fn new(schema: &SchemaRef, paths: &[String], carriers: impl Fn(usize) -> bool) -> SchemaFields {
         let index = NameIndex::new(schema.fields());
         let fields = paths
             .iter()
@@ -59,47 +67,48 @@ impl SchemaFields {
                 }
                 Ok(found)
             })
-            .collect();
-        SchemaFields {
-            schema: Arc::clone(schema),
-            fields,
-        }
-    }
-
-    /// Flag in `fields` (per plan field) those of `carriers` that `batch`
-    /// holds as a whole top-level string column, and that column in
-    /// `columns` (per column of `batch`): such a column's values are exactly
-    /// its field's values, so the field can take the keyword scan along
-    /// (`text::BatchView`) and the keyword column need not gather it.
-    pub fn keyword_carriers(
-        &self,
-        batch: &RecordBatch,
-        carriers: impl Fn(usize) -> bool,
-        fields: &mut Vec<bool>,
-        columns: &mut Vec<bool>,
-    ) {
-        fields.clear();
-        fields.resize(self.fields.len(), false);
-        columns.clear();
-        columns.resize(batch.num_columns(), false);
-        for (i, field) in self.fields.iter().enumerate() {
+            .collect::<Vec<Result<Vec<ArrayPath>, String>>>();
+        let mut keyword_fields = vec![false; fields.len()];
+        let mut keyword_columns = vec![false; schema.fields().len()];
+        for (i, field) in fields.iter().enumerate() {
             let Ok([path]) = field.as_deref() else {
                 continue;
             };
             let whole_string_column = path.children.is_empty()
-                && batch.columns().get(path.column).is_some_and(|c| {
+                && schema.fields().get(path.column).is_some_and(|f| {
                     matches!(
-                        c.data_type(),
+                        f.data_type(),
                         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
                     )
                 });
             if whole_string_column && carriers(i) {
-                if let (Some(f), Some(c)) = (fields.get_mut(i), columns.get_mut(path.column)) {
+                if let (Some(f), Some(c)) = (
+                    keyword_fields.get_mut(i),
+                    keyword_columns.get_mut(path.column),
+                ) {
                     *f = true;
                     *c = true;
                 }
             }
         }
+        SchemaFields {
+            schema: Arc::clone(schema),
+            fields,
+            keyword_fields,
+            keyword_columns,
+        }
+    }
+
+    /// Per plan field: whether it carries its keyword values
+    /// (`text::BatchView::keyword_fields`).
+    pub fn keyword_fields(&self) -> &[bool] {
+        &self.keyword_fields
+    }
+
+    /// Per column: whether the keyword column leaves it out, its field
+    /// carrying its values.
+    pub fn keyword_columns(&self) -> &[bool] {
+        &self.keyword_columns
     }
 
     /// Whether batches of `schema` may use this resolution: same fields, in
@@ -116,15 +125,21 @@ pub struct SchemaCache(Vec<SchemaFields>);
 
 impl SchemaCache {
     /// The plan fields `paths` resolved in `schema`, resolving them now when
-    /// no kept schema is equal. Every call must pass the same `paths`.
-    pub fn resolve(&mut self, schema: &SchemaRef, paths: &[String]) -> &SchemaFields {
+    /// no kept schema is equal. Every call must pass the same `paths` and
+    /// `carriers` (see `SchemaFields::new`).
+    pub fn resolve(
+        &mut self,
+        schema: &SchemaRef,
+        paths: &[String],
+        carriers: impl Fn(usize) -> bool,
+    ) -> &SchemaFields {
         let at = match self.0.iter().position(|kept| kept.describes(schema)) {
             Some(at) => at,
             None => {
                 if self.0.len() >= SCHEMAS_KEPT {
                     self.0.remove(0);
                 }
-                self.0.push(SchemaFields::new(schema, paths));
+                self.0.push(SchemaFields::new(schema, paths, carriers));
                 self.0.len() - 1
             }
         };

@@ -212,10 +212,6 @@ struct Scratch {
     /// The plan's fields resolved in the schemas of recent Arrow batches.
     schemas: columns::SchemaCache,
     valid: Bitset,
-    /// Per plan field and per column of the Arrow batch at hand: which
-    /// carry their keyword values (`SchemaFields::keyword_carriers`).
-    keyword_fields: Vec<bool>,
-    keyword_columns: Vec<bool>,
 }
 
 /// A compiled rule set.
@@ -667,20 +663,19 @@ impl Engine {
             .collect();
         cols.resize_with(fields.len(), BorrowedColumn::default);
         let mut keywords = std::mem::take(&mut sc.arrow_kw).recycle();
-        let resolved = sc.schemas.resolve(batch.schema_ref(), fields);
+        let resolved = sc.schemas.resolve(batch.schema_ref(), fields, |f| {
+            self.plan.carries_keywords(f)
+        });
         let mut gather = columns::Gather::default();
         columns::fill_fields(batch, resolved, &mut gather, &mut cols)
             .map_err(|message| EvalError::InvalidBatch { message })?;
         if self.plan.has_keywords {
-            resolved.keyword_carriers(
+            columns::fill_keywords(
                 batch,
-                |f| self.plan.carries_keywords(f),
-                &mut sc.keyword_fields,
-                &mut sc.keyword_columns,
+                resolved.keyword_columns(),
+                &mut gather,
+                &mut keywords,
             );
-            columns::fill_keywords(batch, &sc.keyword_columns, &mut gather, &mut keywords);
-        } else {
-            sc.keyword_fields.clear();
         }
         sc.valid.reset(rows);
         sc.valid.fill();
@@ -692,7 +687,7 @@ impl Engine {
                 .plan
                 .has_keywords
                 .then_some(ColumnRef::Borrowed(&keywords)),
-            keyword_fields: &sc.keyword_fields,
+            keyword_fields: resolved.keyword_fields(),
         };
         let parse_ns = t0.elapsed().as_nanos() as u64;
         let mut times = PhaseTimes::default();
