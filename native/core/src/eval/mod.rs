@@ -522,15 +522,13 @@ fn scan_gated_keywords(
                 continue;
             }
         };
-        let h = hash_value(v);
-        let id = match cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
-            Ok(id) => id,
-            Err(slot) => {
-                let start = cache.mark();
-                m.scan_value(v, vs, cache.preds_mut());
-                cache.commit(slot, h, i as u32, start)
-            }
-        };
+        let id = cache.get_or_scan(
+            hash_value(v),
+            v,
+            i as u32,
+            |j| col.value(j as usize).map(|x| x.1),
+            |out| m.scan_value(v, vs, out),
+        );
         for &p in cache.preds(id) {
             hits.set(p, r);
         }
@@ -595,7 +593,7 @@ pub fn evaluate(
             (PredField::Field(id), Some(_)) => view.carries_keywords(id.idx()),
             _ => false,
         };
-        if let (Some(col), true) = (col, (tests || want_ids || carried) && valid.any()) {
+        if let (Some(col), true) = (col, (tests || want_ids) && valid.any()) {
             let mut ids = s
                 .ids
                 .get_mut(fi)
@@ -627,66 +625,55 @@ pub fn evaluate(
                     }
                     let h = hash_value(v);
                     if is_kw {
-                        let id = match s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()) {
-                            Ok(id) => id,
-                            Err(slot) => {
-                                let start = s.kwc.mark();
+                        let before = s.kwc.len();
+                        let id = s.kwc.get_or_scan(
+                            h,
+                            v,
+                            kw_texts.len() as u32,
+                            |j| kw_texts.get(j as usize).copied(),
+                            |out| {
                                 if tests {
-                                    m.scan_value(v, &mut s.vs, s.kwc.preds_mut());
+                                    m.scan_value(v, &mut s.vs, out);
                                 }
-                                let id = s.kwc.commit(slot, h, kw_texts.len() as u32, start);
-                                kw_texts.push(v);
-                                id
-                            }
-                        };
+                            },
+                        );
+                        if s.kwc.len() > before {
+                            kw_texts.push(v);
+                        }
                         ids.push(id);
                         for &p in s.kwc.preds(id) {
                             s.hits.set(p, row as usize);
                         }
                         continue;
                     }
-                    let id = match s.cache.find(h, v, |j| col.value(j as usize).map(|x| x.1)) {
-                        Ok(id) => id,
-                        Err(slot) => {
-                            let start = s.cache.mark();
-                            let mut done = !(tests || carried);
-                            if let (false, true, Some(kwm)) = (done, carried, kw) {
-                                m.scan_value_and_keywords(
-                                    kwm,
-                                    comb,
-                                    v,
-                                    &mut s.vs,
-                                    s.cache.preds_mut(),
-                                );
-                                done = true;
+                    let (vs, kwc) = (&mut s.vs, &mut s.kwc);
+                    let id = s.cache.get_or_scan(
+                        h,
+                        v,
+                        i as u32,
+                        |j| col.value(j as usize).map(|x| x.1),
+                        |out| match kw {
+                            Some(kwm) if carried => {
+                                m.scan_value_and_keywords(kwm, comb, v, vs, out);
                             }
-                            if let (false, true, Some(kwm)) =
-                                (done, combine && v.len() >= COMBINED_MIN_LEN, kw)
-                            {
-                                if let (Some(comb), Err(kslot)) = (
-                                    comb,
-                                    s.kwc.find(h, v, |j| kw_texts.get(j as usize).copied()),
-                                ) {
-                                    let kstart = s.kwc.mark();
-                                    m.scan_value_kw(
-                                        kwm,
-                                        comb,
-                                        v,
-                                        &mut s.vs,
-                                        s.cache.preds_mut(),
-                                        s.kwc.preds_mut(),
-                                    );
-                                    s.kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
-                                    kw_texts.push(v);
-                                    done = true;
+                            _ if !tests => {}
+                            // A long value's keyword hits come from its field's
+                            // combined scanner, into the batch-wide `kwc`.
+                            Some(kwm) if combine && v.len() >= COMBINED_MIN_LEN => {
+                                match (comb, kwc.find(h, v, |j| kw_texts.get(j as usize).copied()))
+                                {
+                                    (Some(comb), Err(kslot)) => {
+                                        let kstart = kwc.mark();
+                                        m.scan_value_kw(kwm, comb, v, vs, out, kwc.preds_mut());
+                                        kwc.commit(kslot, h, kw_texts.len() as u32, kstart);
+                                        kw_texts.push(v);
+                                    }
+                                    _ => m.scan_value(v, vs, out),
                                 }
                             }
-                            if !done {
-                                m.scan_value(v, &mut s.vs, s.cache.preds_mut());
-                            }
-                            s.cache.commit(slot, h, i as u32, start)
-                        }
-                    };
+                            _ => m.scan_value(v, vs, out),
+                        },
+                    );
                     ids.push(id);
                     for &p in s.cache.preds(id) {
                         s.hits.set(p, row as usize);

@@ -150,6 +150,28 @@ impl ValueCache {
         Err(Slot(None))
     }
 
+    /// The id of the entry of `v` (hash `h`; `text(i)` is the text of value
+    /// `i`), made now when missing: `scan` appends the value's predicates,
+    /// and the entry records `value`, the index whose text is `v`.
+    #[inline]
+    pub fn get_or_scan<'t>(
+        &mut self,
+        h: u64,
+        v: &str,
+        value: u32,
+        text: impl Fn(u32) -> Option<&'t str>,
+        scan: impl FnOnce(&mut Vec<u32>),
+    ) -> u32 {
+        match self.find(h, v, text) {
+            Ok(id) => id,
+            Err(slot) => {
+                let start = self.mark();
+                scan(&mut self.preds);
+                self.commit(slot, h, value, start)
+            }
+        }
+    }
+
     /// The buffer a new entry's predicates are appended to before `commit`.
     pub fn preds_mut(&mut self) -> &mut Vec<u32> {
         &mut self.preds
