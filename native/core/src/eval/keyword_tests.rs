@@ -162,54 +162,53 @@ fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledP
     (want.matches.len(), cp)
 }
 
-#[test]
-fn combined_keyword_scan_matches_oracle() {
-    let mut rng = Rng(0x1234_5678_9abc_def1);
-    let mut total = 0;
-    let mut built = 0;
-    for round in 0..120 {
-        let (matches, cp) = check_round(&mut rng, round, Routes::None);
-        if (0..cp.fields.len()).any(|fi| cp.combined.get(fi).is_some()) {
-            built += 1;
-        }
+/// `rounds` rounds of `check_round` from `seed`; returns the matches and
+/// how many compiled plans `counts` accepted.
+fn run_rounds(
+    seed: u64,
+    rounds: usize,
+    routes: Routes,
+    mut counts: impl FnMut(usize, &CompiledPlan) -> bool,
+) -> (usize, usize) {
+    let mut rng = Rng(seed);
+    let (mut total, mut counted) = (0, 0);
+    for round in 0..rounds {
+        let (matches, cp) = check_round(&mut rng, round, routes);
+        counted += usize::from(counts(round, &cp));
         total += matches;
     }
+    (total, counted)
+}
+
+#[test]
+fn combined_keyword_scan_matches_oracle() {
+    let (total, built) = run_rounds(0x1234_5678_9abc_def1, 120, Routes::None, |_, cp| {
+        (0..cp.fields.len()).any(|fi| cp.combined.get(fi).is_some())
+    });
     assert!(total > 100, "too few matches: {total}");
     assert!(built > 20, "combined path rarely taken: {built}");
 }
 
 #[test]
 fn gated_keyword_scan_matches_oracle() {
-    let mut rng = Rng(0x0fed_cba9_8765_4321);
-    let mut total = 0;
-    let mut gated = 0;
-    for round in 0..80 {
-        let (matches, cp) = check_round(&mut rng, round, Routes::All);
+    let (total, gated) = run_rounds(0x0fed_cba9_8765_4321, 80, Routes::All, |round, cp| {
         if cp.has_keywords {
             assert!(
                 cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_none()),
                 "round {round}: routed rules left keywords ungated"
             );
-            gated += 1;
         }
-        total += matches;
-    }
+        cp.has_keywords
+    });
     assert!(total > 100, "too few matches: {total}");
     assert!(gated > 40, "keyword rules rarely generated: {gated}");
 }
 
 #[test]
 fn partly_gated_keyword_scan_matches_oracle() {
-    let mut rng = Rng(0x5eed_0f0b_e11e_7a1d);
-    let mut total = 0;
-    let mut mixed = 0;
-    for round in 0..160 {
-        let (matches, cp) = check_round(&mut rng, round, Routes::Half);
-        if cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_some()) {
-            mixed += 1;
-        }
-        total += matches;
-    }
+    let (total, mixed) = run_rounds(0x5eed_0f0b_e11e_7a1d, 160, Routes::Half, |_, cp| {
+        cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_some())
+    });
     assert!(total > 100, "too few matches: {total}");
     assert!(
         mixed > 30,
