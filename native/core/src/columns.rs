@@ -30,6 +30,15 @@ struct ArrayPath {
     children: Vec<usize>,
 }
 
+/// The top-level column a field's paths read whole, if they are one path
+/// to a column (no struct children).
+fn whole_column(paths: &[ArrayPath]) -> Option<usize> {
+    match paths {
+        [path] if path.children.is_empty() => Some(path.column),
+        _ => None,
+    }
+}
+
 /// How many schemas a `SchemaCache` keeps resolved.
 const SCHEMAS_KEPT: usize = 8;
 
@@ -71,21 +80,19 @@ impl SchemaFields {
         let mut keyword_fields = vec![false; fields.len()];
         let mut keyword_columns = vec![false; schema.fields().len()];
         for (i, field) in fields.iter().enumerate() {
-            let Ok([path]) = field.as_deref() else {
+            let Some(column) = field.as_deref().ok().and_then(whole_column) else {
                 continue;
             };
-            let whole_string_column = path.children.is_empty()
-                && schema.fields().get(path.column).is_some_and(|f| {
-                    matches!(
-                        f.data_type(),
-                        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-                    )
-                });
-            if whole_string_column && carriers(i) {
-                if let (Some(f), Some(c)) = (
-                    keyword_fields.get_mut(i),
-                    keyword_columns.get_mut(path.column),
-                ) {
+            let string = schema.fields().get(column).is_some_and(|f| {
+                matches!(
+                    f.data_type(),
+                    DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+                )
+            });
+            if string && carriers(i) {
+                if let (Some(f), Some(c)) =
+                    (keyword_fields.get_mut(i), keyword_columns.get_mut(column))
+                {
                     *f = true;
                     *c = true;
                 }
@@ -547,16 +554,10 @@ pub fn fill_fields<'a>(
     for (field, out) in resolved.fields.iter().zip(cols.iter_mut()) {
         let paths = field.as_ref().map_err(Clone::clone)?;
         g.clear();
-        if let [path] = paths.as_slice() {
-            let top = path
-                .children
-                .is_empty()
-                .then(|| batch.columns().get(path.column))
-                .flatten();
-            if top.is_some_and(|column| top_level_strings(column.as_ref(), g)) {
-                g.emit(rows, out);
-                continue;
-            }
+        let top = whole_column(paths).and_then(|c| batch.columns().get(c));
+        if top.is_some_and(|column| top_level_strings(column.as_ref(), g)) {
+            g.emit(rows, out);
+            continue;
         }
         let mut elems = std::mem::take(&mut g.top);
         for path in paths {
