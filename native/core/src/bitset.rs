@@ -146,6 +146,66 @@ impl Bitset {
     }
 }
 
+/// The rows of a batch of at most `SmallRows::CAPACITY` rows, held by
+/// value: a condition over such a batch (DoExchange's low-latency batches
+/// are ~100 rows) combines a few words in registers instead of `Bitset`s
+/// taken from a pool. Invariant, as for `Bitset`: bits of rows past the
+/// batch are zero, provided the operands' are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SmallRows([u64; SMALL_WORDS]);
+
+const SMALL_WORDS: usize = 4;
+
+impl SmallRows {
+    pub const CAPACITY: usize = SMALL_WORDS * 64;
+    pub const EMPTY: SmallRows = SmallRows([0; SMALL_WORDS]);
+
+    /// The first `CAPACITY` rows of `b`.
+    #[inline]
+    pub fn of(b: &Bitset) -> SmallRows {
+        let mut w = [0; SMALL_WORDS];
+        for (d, s) in w.iter_mut().zip(&b.words) {
+            *d = *s;
+        }
+        SmallRows(w)
+    }
+
+    #[inline]
+    pub fn and(self, o: SmallRows) -> SmallRows {
+        SmallRows(std::array::from_fn(|i| self.0[i] & o.0[i]))
+    }
+
+    #[inline]
+    pub fn or(self, o: SmallRows) -> SmallRows {
+        SmallRows(std::array::from_fn(|i| self.0[i] | o.0[i]))
+    }
+
+    /// `self & !o`.
+    #[inline]
+    pub fn and_not(self, o: SmallRows) -> SmallRows {
+        SmallRows(std::array::from_fn(|i| self.0[i] & !o.0[i]))
+    }
+
+    #[inline]
+    pub fn any(self) -> bool {
+        self.0.iter().any(|&w| w != 0)
+    }
+
+    /// Rows that are set, ascending.
+    pub fn iter_ones(self) -> impl Iterator<Item = usize> {
+        self.0.into_iter().enumerate().flat_map(|(i, mut w)| {
+            std::iter::from_fn(move || {
+                if w == 0 {
+                    return None;
+                }
+                let t = w.trailing_zeros() as usize;
+                w &= w - 1;
+                Some(i * 64 + t)
+            })
+        })
+    }
+}
+
 /// Per-predicate hit bitsets, allocated lazily.
 #[derive(Debug, Default)]
 pub struct HitSets {

@@ -11,18 +11,7 @@ use super::*;
 use crate::json::{JsonBatch, JsonLimits, JsonParser};
 use serde_json::{json, Value};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-}
+use super::test_rng::Rng;
 
 const WORDS: [&str; 9] = [
     "cmd", "CMD.exe", "Ärger", "power", "Shell", "x", "10", "σς", " -enc ",

@@ -21,7 +21,7 @@
 //! inside them every expensive predicate it uses was evaluated. Output pairs
 //! are sorted by (row, rule); rules with `emit: false` go to a separate list.
 
-use crate::bitset::{Bitset, HitSets};
+use crate::bitset::{Bitset, HitSets, SmallRows};
 use crate::json::FieldIndex;
 use crate::matchers::dedup::{hash_value, ValueCache};
 use crate::matchers::literal::LiteralScannerBuilder;
@@ -473,6 +473,36 @@ fn eval_expr(
     }
 }
 
+/// `eval_expr` for a batch of at most `SmallRows::CAPACITY` rows: the same
+/// result, combined by value (no pool, no copies into `Bitset`s).
+fn eval_small(e: &Expr, hits: &HitSets, valid: SmallRows) -> SmallRows {
+    let pred = |p: u32| hits.get(p).map_or(SmallRows::EMPTY, SmallRows::of);
+    match e {
+        Expr::Pred(p) => pred(*p),
+        Expr::Const(true) => valid,
+        Expr::Const(false) => SmallRows::EMPTY,
+        Expr::Not(c) => valid.and_not(eval_small(c, hits, valid)),
+        Expr::And(v) => {
+            let mut out = valid;
+            for (i, c) in v.iter().enumerate() {
+                if i > 0 && !out.any() {
+                    break;
+                }
+                let x = match c {
+                    Expr::Pred(p) => pred(*p),
+                    c => eval_small(c, hits, valid),
+                };
+                out = if i == 0 { x } else { out.and(x) };
+            }
+            out
+        }
+        Expr::Or(v) => v.iter().fold(SmallRows::EMPTY, |out, c| match c {
+            Expr::Pred(p) => out.or(pred(*p)),
+            c => out.or(eval_small(c, hits, valid)),
+        }),
+    }
+}
+
 /// The keyword column of a plan with a `KeywordGate`: every keyword
 /// pattern (`all`) on the rows where a gate predicate hit, `gate.open` on
 /// the other valid rows. Each kind of row has its own cache of distinct
@@ -874,18 +904,24 @@ pub fn evaluate(
     // (d) conditions.
     let mut res = EvalResult::default();
     let mut out = s.pool.pop().unwrap_or_default();
+    let small = (rows <= SmallRows::CAPACITY).then(|| SmallRows::of(valid));
     for &r in &s.cands {
         let (Some(rule), Some(Some(live))) = (cp.rules.get(r as usize), s.live.get(r as usize))
         else {
             continue;
         };
-        eval_expr(&rule.expr, &mut out, &s.hits, valid, &mut s.pool, rows);
-        out.and_with(live);
         let list = if rule.emit {
             &mut res.matches
         } else {
             &mut res.hidden
         };
+        if let Some(valid) = small {
+            let rows = eval_small(&rule.expr, &s.hits, valid).and(SmallRows::of(live));
+            list.extend(rows.iter_ones().map(|row| (row as u32, r)));
+            continue;
+        }
+        eval_expr(&rule.expr, &mut out, &s.hits, valid, &mut s.pool, rows);
+        out.and_with(live);
         list.extend(out.iter_ones().map(|row| (row as u32, r)));
     }
     s.pool.push(out);
@@ -978,4 +1014,8 @@ impl CompiledPlan {
 }
 
 #[cfg(test)]
+mod condition_tests;
+#[cfg(test)]
 mod keyword_tests;
+#[cfg(test)]
+mod test_rng;
