@@ -44,7 +44,7 @@ export const CORE_FLAGS: FlagSpec[] = [
   { name: "max-depth", description: "events nested deeper than this are dead-lettered (default 64)", takesValue: true },
   { name: "timestamp-field", description: "event-time field for correlations (default: arrival time)", takesValue: true },
   { name: "state", description: "correlation state file: restored at start when it exists, written at clean shutdown", takesValue: true },
-  { name: "max-in-flight", description: "unacknowledged batches before sources pause (default 4)", takesValue: true },
+  { name: "max-in-flight", description: "unacknowledged batches before sources pause (default 8; with Kafka, at least twice the partitions one process reads)", takesValue: true },
   { name: "admin", description: "serve /metrics, /healthz and POST /reload over HTTP on host:port", takesValue: true },
   { name: "admin-token", description: "bearer token for POST /reload (or env SIGMA_ADMIN_TOKEN); without one, reload only on loopback", takesValue: true },
   { name: "admin-tls-cert", description: "PEM certificate for the admin endpoint (with --admin-tls-key)", takesValue: true },
