@@ -37,7 +37,7 @@ export interface PhysicalPlan {
   keywordGate: number | null;
   /** With a gate, the rules using keywords without a route: their keywords alone are scanned on the other rows. */
   keywordOpenRules: number;
-  /** Fields that scan the keyword values of their Arrow string columns along (those columns skip the keyword column). */
+  /** Fields whose string values are scanned as keywords in the field's own pass (the keyword column leaves them out). */
   keywordCarriers: number;
   sharedPredicates: number;
   expensivePredicates: number;
@@ -69,7 +69,7 @@ export function describePhysicalStages(p: PhysicalPlan): string[] {
       : `; keywords only on rows where one of their rules' ${p.keywordGate} routing predicates hit` +
         (p.keywordOpenRules > 0 ? `, except those of ${p.keywordOpenRules} unrouted rule(s), on every row` : "")
     : "";
-  const carried = keywords !== "" && p.keywordCarriers > 0 ? `; ${p.keywordCarriers} fields take the keywords of their Arrow string columns along` : "";
+  const carried = keywords !== "" && p.keywordCarriers > 0 ? `; ${p.keywordCarriers} fields scan their string values as keywords too` : "";
   return [
     `Stage 1  field matchers: ${p.fields.length} fields, ${p.predicates} predicates (${p.sharedPredicates} shared by several rules), one pass per distinct value per batch${keywords}${carried}`,
     `Stage 2  rule triggers: ${p.rulesTriggered} rules visited only where one of their trigger predicates hit, ${p.rulesUntriggered} visited in every batch, ${p.rulesNever} never true`,

@@ -206,7 +206,7 @@ detection:
     const { engine: keywordEngine } = Engine.compile(buildPlan(keywordRules).plan);
     const explained = keywordEngine.explain() as PhysicalPlan;
     expect(explained.keywordCarriers).toBe(1);
-    expect(describePhysicalStages(explained)[0]).toContain("1 fields take the keywords of their Arrow string columns along");
+    expect(describePhysicalStages(explained)[0]).toContain("1 fields scan their string values as keywords too");
     const batch = batchOf({
       Image: [new Utf8(), ["C:\\x\\sekurlsa::pth", "C:\\x\\other.exe", null, "C:\\x\\none.exe", "C:\\x\\calc.exe"]],
       Note: [new Utf8(), [null, "run SEKURLSA::logonpasswords", null, "nothing", null]],

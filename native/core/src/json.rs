@@ -10,7 +10,11 @@
 //! `{"a":{"b.c":..}}`; objects inside arrays on the way are descended into.
 //! Values become text (text.rs canon); null and absent are both "no value";
 //! an array makes the field multi-valued (scalars flattened, nested objects
-//! as JSON text); an object as a leaf value is its JSON text. Row index =
+//! as JSON text); an object as a leaf value is its JSON text. With
+//! keywords, every string of the event also goes to the keyword column,
+//! except that the scanner marks the strings of fields that carry keywords
+//! (`FieldIndex::with_keyword_carriers`) in their own column instead; the
+//! tape path marks none, so its keyword column holds every string. Row index =
 //! line index in the chunk; blank lines are rows that are not valid; bad
 //! lines (not JSON, not an object, too big, too deep) become dead letters and
 //! are not valid either. Never panics on any input.
@@ -55,6 +59,9 @@ pub struct FieldIndex {
     /// Index into `keys` + 1; 0 is empty. Length is a power of two.
     slots: Vec<u32>,
     nfields: usize,
+    /// Per field: its string values are keyword values the keyword column
+    /// leaves out (`with_keyword_carriers`).
+    keyword_carriers: Vec<bool>,
 }
 
 #[inline]
@@ -110,6 +117,24 @@ impl FieldIndex {
         idx
     }
 
+    /// The fields whose string values stand for themselves in the keyword
+    /// column (`CompiledPlan::carries_keywords`): the scanner marks them
+    /// keyword values in the field's column instead of copying them.
+    pub fn with_keyword_carriers(mut self, carriers: Vec<bool>) -> FieldIndex {
+        self.keyword_carriers = carriers;
+        self
+    }
+
+    /// Per field, whether its string values are marked keyword values.
+    pub fn keyword_carriers(&self) -> &[bool] {
+        &self.keyword_carriers
+    }
+
+    #[inline]
+    pub fn carries_keywords(&self, field: usize) -> bool {
+        self.keyword_carriers.get(field).copied().unwrap_or(false)
+    }
+
     #[inline]
     fn get(&self, path: &[u8]) -> Option<PathEntry> {
         let h = key_hash(path);
@@ -145,6 +170,9 @@ pub struct JsonBatch {
     pub valid: Bitset,
     pub columns: Vec<TextColumn>,
     pub keywords: Option<TextColumn>,
+    /// `BatchView::keyword_fields`: the index's carriers while keywords are
+    /// collected.
+    pub keyword_fields: Vec<bool>,
     /// Byte offset of each line start, plus the chunk length: line i is
     /// `chunk[line_offsets[i]..line_offsets[i+1]]` (including its newline).
     pub line_offsets: Vec<u32>,
@@ -158,7 +186,7 @@ impl JsonBatch {
             valid: &self.valid,
             columns: Columns::Text(&self.columns),
             keywords: self.keywords.as_ref().map(ColumnRef::Text),
-            keyword_fields: &[],
+            keyword_fields: &self.keyword_fields,
         }
     }
 }
@@ -260,10 +288,13 @@ impl JsonParser {
         out.dead_letters.clear();
         out.columns.resize_with(index.nfields, TextColumn::default);
         out.columns.iter_mut().for_each(|c| c.reset(rows));
+        out.keyword_fields.clear();
         if limits.keywords {
             out.keywords
                 .get_or_insert_with(Default::default)
                 .reset(rows);
+            out.keyword_fields
+                .extend_from_slice(index.keyword_carriers());
         } else {
             out.keywords = None;
         }

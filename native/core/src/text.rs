@@ -29,6 +29,9 @@ pub struct TextColumn {
     rows: Vec<u32>,
     present: Bitset,
     multi: bool,
+    /// Bit i: value i is also a keyword value (`mark_keyword`). No bit is
+    /// set at or past the number of values.
+    keyword: Vec<u64>,
 }
 
 impl TextColumn {
@@ -39,6 +42,7 @@ impl TextColumn {
         self.rows.clear();
         self.present.reset(rows);
         self.multi = false;
+        self.keyword.clear();
     }
 
     /// Append one value of `row`. Rows must be pushed in non-decreasing order.
@@ -86,6 +90,34 @@ impl TextColumn {
         }
         self.multi = m.multi;
         self.present.unset(row as usize);
+        self.keyword.truncate(m.values.div_ceil(64));
+        if let (Some(w), bit @ 1..) = (self.keyword.last_mut(), m.values % 64) {
+            *w &= (1u64 << bit) - 1;
+        }
+    }
+
+    /// Mark the last value pushed as one of its row's keyword values too
+    /// (a string of the event), which the keyword column then leaves out
+    /// (`BatchView::keyword_fields`).
+    #[inline]
+    pub fn mark_keyword(&mut self) {
+        let Some(i) = self.ends.len().checked_sub(1) else {
+            return;
+        };
+        if self.keyword.len() <= i / 64 {
+            self.keyword.resize(i / 64 + 1, 0);
+        }
+        if let Some(w) = self.keyword.get_mut(i / 64) {
+            *w |= 1 << (i % 64);
+        }
+    }
+
+    /// Whether value `i` was marked a keyword value (`mark_keyword`).
+    #[inline]
+    pub fn is_keyword(&self, i: usize) -> bool {
+        self.keyword
+            .get(i / 64)
+            .is_some_and(|w| (w >> (i % 64)) & 1 != 0)
     }
 
     /// Mark the field present in `row` without a value (an empty array).
@@ -267,18 +299,35 @@ impl<'a> ColumnRef<'a> {
         }
     }
 
+    /// Whether value `i` is a keyword value of its row, when this is the
+    /// column of a field flagged in `BatchView::keyword_fields`: in a JSON
+    /// batch the strings of the event, not its numbers or booleans; every
+    /// value of a flagged Arrow column (a string column read whole).
+    #[inline]
+    pub fn is_keyword(self, i: usize) -> bool {
+        match self {
+            ColumnRef::Text(c) => c.is_keyword(i),
+            ColumnRef::Borrowed(_) => true,
+        }
+    }
+
     /// Every `(row, value)` in row order.
     pub fn iter(self) -> impl Iterator<Item = (u32, &'a str)> {
         (0..self.num_values()).filter_map(move |i| self.value(i))
     }
 
-    /// The values of `row`.
-    pub fn row_values(self, row: u32) -> impl Iterator<Item = &'a str> {
-        let range = match self {
+    /// The value indexes of `row`.
+    pub fn row_range(self, row: u32) -> std::ops::Range<usize> {
+        match self {
             ColumnRef::Text(c) => c.row_range(row),
             ColumnRef::Borrowed(c) => c.row_range(row),
-        };
-        range.filter_map(move |i| self.value(i).map(|(_, s)| s))
+        }
+    }
+
+    /// The values of `row`.
+    pub fn row_values(self, row: u32) -> impl Iterator<Item = &'a str> {
+        self.row_range(row)
+            .filter_map(move |i| self.value(i).map(|(_, s)| s))
     }
 }
 
@@ -295,10 +344,10 @@ pub enum Columns<'a> {
 /// (every string value of each event).
 ///
 /// Invariant: the keyword values of a row are its values in `keywords` and
-/// in the columns of the fields flagged in `keyword_fields`, whose values
-/// `keywords` leaves out (an Arrow column read whole as a field's values
-/// need not be gathered twice); only fields `CompiledPlan::carries_keywords`
-/// accepts are flagged.
+/// its keyword values (`ColumnRef::is_keyword`) in the columns of the
+/// fields flagged in `keyword_fields`, which `keywords` leaves out: a string
+/// that is a field's value need not be gathered, hashed and scanned twice.
+/// Only fields `CompiledPlan::carries_keywords` accepts are flagged.
 #[derive(Clone, Copy)]
 pub struct BatchView<'a> {
     pub rows: usize,
@@ -324,13 +373,19 @@ impl<'a> BatchView<'a> {
 
     /// The keyword values of `row` (see the invariant).
     pub fn keyword_values(&self, row: u32) -> impl Iterator<Item = &'a str> + '_ {
+        let own = self
+            .keywords
+            .into_iter()
+            .flat_map(move |c| c.row_values(row));
         let carried = (0..self.keyword_fields.len())
             .filter(|&i| self.carries_keywords(i))
-            .filter_map(|i| self.field(i));
-        self.keywords
-            .into_iter()
-            .chain(carried)
-            .flat_map(move |c| c.row_values(row))
+            .filter_map(|i| self.field(i))
+            .flat_map(move |c| {
+                c.row_range(row)
+                    .filter(move |&i| c.is_keyword(i))
+                    .filter_map(move |i| c.value(i).map(|(_, v)| v))
+            });
+        own.chain(carried)
     }
 
     /// The column of plan field `i`.

@@ -5,7 +5,10 @@
 //!   the field's scan, short ones are scanned separately, before and after
 //!   the combined scanners are built;
 //! - the keyword gate: keywords of routed rules are scanned only on the
-//!   routed rows, those of unrouted rules (`KeywordGate::open`) on every row.
+//!   routed rows, those of unrouted rules (`KeywordGate::open`) on every row;
+//! - carrying: the strings of fields that `carries_keywords` stay out of the
+//!   keyword column and take the keyword patterns in their field's scan,
+//!   while the fields' numbers, whose text may equal a keyword, do not.
 
 use super::*;
 use crate::json::{JsonBatch, JsonLimits, JsonParser};
@@ -117,6 +120,8 @@ fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledP
                     0 => continue,
                     1 => json!(text(rng, false)),
                     2 => json!([pool[rng.below(pool.len())].clone(), 7]),
+                    // A number whose text is a word, as strings elsewhere hold it.
+                    3 if rng.below(3) == 0 => json!(10),
                     _ => json!(pool[rng.below(pool.len())].clone()),
                 };
                 m.insert(k.into(), v);
@@ -125,19 +130,26 @@ fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledP
         })
         .collect();
     let chunk = lines.join("\n");
-    let mut b = JsonBatch::default();
-    JsonParser::default().parse_chunk(
-        &FieldIndex::new(&plan.fields),
-        JsonLimits {
+    let (cp, _) = CompiledPlan::new(plan.clone());
+    // The oracle reads a batch whose keyword column holds every string;
+    // the evaluator one whose carrying fields hold their own (`cp.index`).
+    let parse = |index: &FieldIndex| {
+        let mut b = JsonBatch::default();
+        let limits = JsonLimits {
             max_event_bytes: 100_000,
             max_depth: 8,
             keywords: true,
-        },
-        chunk.as_bytes(),
-        &mut b,
+        };
+        JsonParser::default().parse_chunk(index, limits, chunk.as_bytes(), &mut b);
+        b
+    };
+    let want = crate::reference::evaluate(&plan, &parse(&FieldIndex::new(&plan.fields)).view());
+    let b = parse(&cp.index);
+    assert_eq!(
+        crate::reference::evaluate(&plan, &b.view()),
+        want,
+        "round {round}: carried keyword values differ: {plan_json}"
     );
-    let want = crate::reference::evaluate(&plan, &b.view());
-    let (cp, _) = CompiledPlan::new(plan.clone());
     let mut s = EvalScratch::default();
     // Before the combined scanners are built (separate keyword scans),
     // then with them, twice (the second batch reuses the scratch).
@@ -180,6 +192,15 @@ fn combined_keyword_scan_matches_oracle() {
 }
 
 #[test]
+fn carried_keyword_values_match_oracle() {
+    let (total, carrying) = run_rounds(0x0c0f_fee0_1234_5678, 120, Routes::Half, |_, cp| {
+        (0..cp.plan.fields.len()).any(|f| cp.carries_keywords(f))
+    });
+    assert!(total > 100, "too few matches: {total}");
+    assert!(carrying > 40, "carrying fields rarely compiled: {carrying}");
+}
+
+#[test]
 fn gated_keyword_scan_matches_oracle() {
     let (total, gated) = run_rounds(0x0fed_cba9_8765_4321, 80, Routes::All, |round, cp| {
         if cp.has_keywords {
@@ -196,7 +217,7 @@ fn gated_keyword_scan_matches_oracle() {
 
 #[test]
 fn partly_gated_keyword_scan_matches_oracle() {
-    let (total, mixed) = run_rounds(0x5eed_0f0b_e11e_7a1d, 160, Routes::Half, |_, cp| {
+    let (total, mixed) = run_rounds(0x5eed_0f0b_e11e_7a1d, 200, Routes::Half, |_, cp| {
         cp.keyword_gate.as_ref().is_some_and(|g| g.open.is_some())
     });
     assert!(total > 100, "too few matches: {total}");

@@ -3,9 +3,10 @@
 //! (a) every field's combined cheap matcher once per DISTINCT value of its
 //!     column (`matchers::dedup`), scattering the value's predicate hits to
 //!     every row holding it (exists/null from column presence); a field
-//!     whose column carries keyword values (`keyword_carriers`: an Arrow
-//!     string column read whole) scans them with the keyword matcher in the
-//!     same pass; the keyword column (the other keyword values) last, and
+//!     whose column carries keyword values (`carries_keywords`: the strings
+//!     of a JSON event at the field's path, or an Arrow string column read
+//!     whole) scans them with the keyword matcher in the same pass; the
+//!     keyword column (the other keyword values) last, and
 //!     when keyword rules are routed (`keyword_gate`), with all keyword
 //!     patterns only on the rows of their routes;
 //! (b) candidate rules: only those triggered by a predicate that hit in
@@ -85,12 +86,6 @@ pub struct CompiledPlan {
     keyword_gate: Option<KeywordGate>,
     /// Per field, its scanners extended with the keyword patterns.
     combined: Arc<CombinedSet>,
-    /// Per plan field: its column's values may stand in the keyword column
-    /// (`text::BatchView::keyword_fields`), since (a) scans every value of it
-    /// with the keyword matcher too. Such a field has a matcher with value
-    /// tests, and no keyword predicate is expensive ((c) reads the keyword
-    /// column alone).
-    keyword_carriers: Vec<bool>,
     pub has_keywords: bool,
     pred_rules: Vec<Vec<u32>>,
 }
@@ -249,7 +244,6 @@ impl CompiledPlan {
                 *x = true;
             }
         }
-        let index = FieldIndex::new(&plan.fields);
         let kw_slot = fields.iter().position(|(f, _)| *f == PredField::Keyword);
         let keywords = kw_slot
             .filter(|&k| fields.get(k).is_some_and(|(_, m)| m.has_value_tests()))
@@ -263,9 +257,17 @@ impl CompiledPlan {
                 (keywords.is_some() && Some(i) != kw_slot && m.has_value_tests()).then_some(src)
             })
             .collect();
+        // Per plan field: its column's keyword values may stand in the
+        // keyword column (`text::BatchView::keyword_fields`), since (a) scans
+        // each of them with the keyword matcher too. Such a field has a
+        // matcher with value tests, and no keyword predicate reads the
+        // keyword column alone: none is expensive ((c)) or tests presence.
         let expensive_keywords = expensive.iter().any(|e| e.field == PredField::Keyword);
+        let keyword_presence = kw_slot
+            .and_then(|k| fields.get(k))
+            .is_some_and(|(_, m)| !m.exists.is_empty() || !m.null.is_empty());
         let mut keyword_carriers = vec![false; plan.fields.len()];
-        if keywords.is_some() && !expensive_keywords {
+        if keywords.is_some() && !expensive_keywords && !keyword_presence {
             for (f, m) in &fields {
                 if let (PredField::Field(id), true) = (f, m.has_value_tests()) {
                     if let Some(c) = keyword_carriers.get_mut(id.idx()) {
@@ -274,6 +276,7 @@ impl CompiledPlan {
                 }
             }
         }
+        let index = FieldIndex::new(&plan.fields).with_keyword_carriers(keyword_carriers);
         let combined = Arc::new(CombinedSet::new(sources, keywords.unwrap_or_default()));
         (
             CompiledPlan {
@@ -290,7 +293,6 @@ impl CompiledPlan {
                 kw_slot,
                 keyword_gate,
                 combined,
-                keyword_carriers,
                 has_keywords,
                 pred_rules,
             },
@@ -298,10 +300,13 @@ impl CompiledPlan {
         )
     }
 
-    /// Whether plan field `field` may carry keyword values (see
-    /// `keyword_carriers`).
+    /// Whether plan field `field` may carry keyword values: it has a
+    /// matcher with value tests, and no keyword predicate is expensive or
+    /// tests presence (those read the keyword column alone). Then (a) scans
+    /// its keyword values with the keyword matcher too, so the keyword
+    /// column need not hold them (`text::BatchView::keyword_fields`).
     pub fn carries_keywords(&self, field: usize) -> bool {
-        self.keyword_carriers.get(field).copied().unwrap_or(false)
+        self.index.carries_keywords(field)
     }
 
     pub fn num_rules(&self) -> usize {
@@ -395,6 +400,11 @@ pub struct EvalScratch {
 }
 
 const NO_ID: u32 = u32::MAX;
+
+/// Xor-ed into the value-cache hash of a carrying column's values that are
+/// not keyword values, so that they never share an entry with an equal
+/// keyword value.
+const NOT_KEYWORD: u64 = 0x6b77_5f6e_6f74_5f6b;
 
 /// Matches of one batch: `(row, rule)` sorted by row then rule.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -676,14 +686,23 @@ pub fn evaluate(
                         }
                         continue;
                     }
+                    // In a carrying column only keyword values take the keyword
+                    // patterns; the others (a JSON number, say) are cached apart,
+                    // since their text may equal a keyword value's.
+                    let keyword = carried && col.is_keyword(i);
+                    let key = if carried && !keyword {
+                        h ^ NOT_KEYWORD
+                    } else {
+                        h
+                    };
                     let (vs, kwc) = (&mut s.vs, &mut s.kwc);
                     let id = s.cache.get_or_scan(
-                        h,
+                        key,
                         v,
                         i as u32,
                         |j| col.value(j as usize).map(|x| x.1),
                         |out| match kw {
-                            Some(kwm) if carried => {
+                            Some(kwm) if keyword => {
                                 m.scan_value_and_keywords(kwm, comb, v, vs, out);
                             }
                             _ if !tests => {}
@@ -959,8 +978,8 @@ pub struct Explain {
     /// With a gate, the rules using keywords without a route, whose
     /// keywords alone are scanned on the other rows.
     pub keyword_open_rules: usize,
-    /// Fields whose Arrow string columns carry their keyword values
-    /// (`CompiledPlan::keyword_carriers`).
+    /// Fields whose columns carry their keyword values
+    /// (`CompiledPlan::carries_keywords`).
     pub keyword_carriers: usize,
     pub shared_predicates: usize,
     pub expensive_predicates: usize,
@@ -1005,7 +1024,7 @@ impl CompiledPlan {
             rules_never: never,
             keyword_gate: self.keyword_gate.as_ref().map(|g| g.gate.len()),
             keyword_open_rules: self.keyword_gate.as_ref().map_or(0, |g| g.open_rules),
-            keyword_carriers: self.keyword_carriers.iter().filter(|&&c| c).count(),
+            keyword_carriers: self.index.keyword_carriers().iter().filter(|&&c| c).count(),
             shared_predicates: self.pred_rules.iter().filter(|r| r.len() > 1).count(),
             expensive_predicates: self.expensive.len(),
             correlations: self.plan.correlations.len(),

@@ -462,6 +462,10 @@ impl Scanner<'_, '_> {
         };
         push_text(first, row, raw, t.escaped)?;
         if let Some(k) = self.kw.as_deref_mut() {
+            if col.is_some_and(|f| self.index.carries_keywords(f)) {
+                first.mark_keyword();
+                return Ok(());
+            }
             // The keyword column gets the same (already decoded) text.
             let (_, v) = first
                 .value(first.num_values().wrapping_sub(1))
