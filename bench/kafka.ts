@@ -32,15 +32,17 @@
  * sigma from Kafka, the broker; a run over no events takes sigma's start and
  * rule loading off) and the rate that cost allows on this machine's cores.
  *
- * What limits it (2026-11-28, 500k events of ~1.4 KB, 3,141 rules routed by
- * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU. Per
- * event, the engine takes ~4.5 µs from a file, Kafka adds ~4.2 µs (on the JS
- * thread, which paces the fetches: kafkajs joining each fetch response into
- * a fresh buffer, its record decoding, the produce path of the matches) and
- * the broker ~1.5 µs: ~10 µs, so two cores allow ~190k events/s, and the run
- * reaches ~70% of that (a kafkajs fetcher waits for its batches to be handed
- * over before it fetches again). The values themselves are not copied on the
- * JS thread: the engine joins them from the fetch buffer (kafka/lines.ts).
+ * What limits it (2026-11-29, 500k events of ~1.4 KB, 3,141 rules routed by
+ * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU and the
+ * serial fetch loop. Per event, sigma takes 4.4–5.9 µs from a file and ~7.6 µs
+ * from Kafka (the difference on the JS thread, which paces the fetches:
+ * kafkajs joining each fetch response into a fresh buffer, its record
+ * decoding, the produce path of the matches) and the broker ~1.5 µs, so two
+ * cores allow ~220k events/s, and the run reaches ~70% of that (157k): a
+ * kafkajs fetcher fetches again only once its batches were handed over, and
+ * its decoding shares the JS thread with everything else. The values
+ * themselves are not copied on the JS thread: the engine joins them from the
+ * fetch buffer (kafka/lines.ts).
  * 300k events/s on two cores needs ≤6.7 µs per event in all: the Kafka
  * decoding out of JavaScript and a cheaper evaluation, or more
  * cores. Unrouted (`--pipelines none`), producing ~1.3 match records of
