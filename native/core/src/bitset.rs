@@ -5,6 +5,20 @@
 //! first hit and remembers the touched predicates, so clearing between
 //! batches costs O(touched), not O(predicates).
 
+/// The rows set in `words` (64 rows per word, in order), ascending.
+fn set_rows(words: impl Iterator<Item = u64>) -> impl Iterator<Item = usize> {
+    words.enumerate().flat_map(|(i, mut w)| {
+        std::iter::from_fn(move || {
+            if w == 0 {
+                return None;
+            }
+            let t = w.trailing_zeros() as usize;
+            w &= w - 1;
+            Some(i * 64 + t)
+        })
+    })
+}
+
 /// A fixed-length set of rows.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bitset {
@@ -132,17 +146,7 @@ impl Bitset {
 
     /// Rows that are set, ascending.
     pub fn iter_ones(&self) -> impl Iterator<Item = usize> + '_ {
-        self.words.iter().enumerate().flat_map(|(i, &w)| {
-            let mut w = w;
-            std::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let t = w.trailing_zeros() as usize;
-                w &= w - 1;
-                Some(i * 64 + t)
-            })
-        })
+        set_rows(self.words.iter().copied())
     }
 }
 
@@ -193,16 +197,7 @@ impl SmallRows {
 
     /// Rows that are set, ascending.
     pub fn iter_ones(self) -> impl Iterator<Item = usize> {
-        self.0.into_iter().enumerate().flat_map(|(i, mut w)| {
-            std::iter::from_fn(move || {
-                if w == 0 {
-                    return None;
-                }
-                let t = w.trailing_zeros() as usize;
-                w &= w - 1;
-                Some(i * 64 + t)
-            })
-        })
+        set_rows(self.0.into_iter())
     }
 }
 

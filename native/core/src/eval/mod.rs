@@ -1037,4 +1037,5 @@ mod condition_tests;
 #[cfg(test)]
 mod keyword_tests;
 #[cfg(test)]
+#[path = "../../tests/common/rng.rs"]
 mod test_rng;
