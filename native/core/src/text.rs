@@ -90,9 +90,11 @@ impl TextColumn {
         }
         self.multi = m.multi;
         self.present.unset(row as usize);
+        // Clear the marks of the dropped values: the words past the mark,
+        // and the high bits of the word holding it.
         self.keyword.truncate(m.values.div_ceil(64));
-        if let (Some(w), bit @ 1..) = (self.keyword.last_mut(), m.values % 64) {
-            *w &= (1u64 << bit) - 1;
+        if let (Some(w), 1..) = (self.keyword.get_mut(m.values / 64), m.values % 64) {
+            *w &= (1u64 << (m.values % 64)) - 1;
         }
     }
 
@@ -519,5 +521,34 @@ mod tests {
         let again: BorrowedColumn<'static> = c.recycle();
         assert_eq!(ColumnRef::Borrowed(&again).num_values(), 0);
         assert!(!ColumnRef::Borrowed(&again).is_multi());
+    }
+
+    #[test]
+    fn rollback_keeps_the_keyword_marks_of_earlier_values_only() {
+        let cases = [(100, 40), (64, 63), (70, 69), (5, 3)];
+        for ((kept, marked), rolled_back_marked) in
+            cases.into_iter().flat_map(|c| [(c, false), (c, true)])
+        {
+            let mut c = TextColumn::default();
+            c.reset(200);
+            for i in 0..kept {
+                c.push(i as u32, "v");
+                if i <= marked && i % 2 == 1 {
+                    c.mark_keyword();
+                }
+            }
+            let m = c.mark();
+            for _ in 0..70 {
+                c.push(kept as u32, "w");
+                if rolled_back_marked {
+                    c.mark_keyword();
+                }
+            }
+            c.rollback(m, kept as u32);
+            c.push(kept as u32, "x");
+            let marks: Vec<usize> = (0..=kept).filter(|&i| c.is_keyword(i)).collect();
+            let want: Vec<usize> = (0..kept).filter(|&i| i <= marked && i % 2 == 1).collect();
+            assert_eq!(marks, want, "{kept} values kept, marked up to {marked}");
+        }
     }
 }

@@ -77,7 +77,7 @@ enum Routes {
     All,
 }
 
-/// One random plan over fields a..d and keywords, evaluated over 60 random
+/// One random plan over fields a..d and keywords, evaluated over 150 random
 /// events before and after the combined scanners are built, checked against
 /// the oracle. With `routes`, half the events carry the route. Returns the
 /// matches and the compiled plan.
@@ -111,7 +111,7 @@ fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledP
     // A pool of long texts shared between fields and unreferenced keys,
     // so texts repeat across columns and rows.
     let pool: Vec<String> = (0..6).map(|_| text(rng, true)).collect();
-    let lines: Vec<String> = (0..60)
+    let lines: Vec<String> = (0..150)
         .map(|_| {
             let mut m = serde_json::Map::new();
             for k in ["a", "b", "c", "d", "other"] {
@@ -122,6 +122,9 @@ fn check_round(rng: &mut Rng, round: usize, routes: Routes) -> (usize, CompiledP
                     2 => json!([pool[rng.below(pool.len())].clone(), 7]),
                     // A number whose text is a word, as strings elsewhere hold it.
                     3 if rng.below(3) == 0 => json!(10),
+                    // Too many digits for the scanner: the line goes to the tape
+                    // path, which undoes what the scanner wrote for the row.
+                    3 if k == "other" && rng.below(2) == 0 => json!(12_345_678_901_234_567_890u64),
                     _ => json!(pool[rng.below(pool.len())].clone()),
                 };
                 m.insert(k.into(), v);
