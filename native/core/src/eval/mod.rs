@@ -6,9 +6,9 @@
 //!     whose column carries keyword values (`carries_keywords`: the strings
 //!     of a JSON event at the field's path, or an Arrow string column read
 //!     whole) scans them with the keyword matcher in the same pass; the
-//!     keyword column (the other keyword values) last, and
-//!     when keyword rules are routed (`keyword_gate`), with all keyword
-//!     patterns only on the rows of their routes;
+//!     keyword column (the other keyword values) last, and when keyword
+//!     rules are routed (`keyword_gate`), with all keyword patterns only on
+//!     the rows of their routes;
 //! (b) candidate rules: only those triggered by a predicate that hit in
 //!     the batch (plus the few without a trigger, `rules.rs`); a candidate
 //!     with a required predicate that has no hit, or whose cheap predicates
@@ -485,6 +485,10 @@ fn eval_expr(
 
 /// `eval_expr` for a batch of at most `SmallRows::CAPACITY` rows: the same
 /// result, combined by value (no pool, no copies into `Bitset`s).
+/// Predicates of an `and`/`or` list are read in place and an `and` starts
+/// from its first operand: a recursive call per predicate, starting from
+/// the valid rows, made (b) + (d) of a 100-event batch 58–63 µs instead of
+/// 48–50.
 fn eval_small(e: &Expr, hits: &HitSets, valid: SmallRows) -> SmallRows {
     let pred = |p: u32| hits.get(p).map_or(SmallRows::EMPTY, SmallRows::of);
     match e {
