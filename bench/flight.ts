@@ -275,7 +275,7 @@ interface ExchangeClient {
  * The batch reaches it as an Arrow IPC file written here, so both clients send
  * the same bytes. Null, with the reason printed, when there is no pyarrow.
  */
-async function pyarrowClient(url: string, batch: RecordBatch): Promise<ExchangeClient | null> {
+function pyarrowClient(url: string, batch: RecordBatch): ExchangeClient | null {
   const python = `${ROOT}.venv/bin/python`;
   if (!existsSync(python)) spawnSync("bash", [`${ROOT}scripts/services/python.sh`], { stdio: "inherit", timeout: 300_000 });
   if (!existsSync(python)) {
@@ -411,8 +411,7 @@ async function againstServer(
           );
           if (perBatch.size !== 1) process.exitCode = 1;
         }
-        const sorted = [...ratios].sort((a, b) => a - b);
-        console.log(`(b) DoPut ${rows} events/batch, ${streams} stream(s): median ${(100 * (sorted[Math.floor(sorted.length / 2)] ?? 0)).toFixed(1)}% of raw over ${rounds} round(s) (target 80%)`);
+        console.log(`(b) DoPut ${rows} events/batch, ${streams} stream(s): median ${(100 * median(ratios)).toFixed(1)}% of raw over ${rounds} round(s) (target 80%)`);
       }
     }
 
@@ -433,7 +432,7 @@ async function againstServer(
       const batch = toBatch(exchanged, columns);
       console.log(`(c) DoExchange, ${shape}: ${columns.length} columns, ${(batchBytes(batch) / 1e6).toFixed(2)} MB per batch of ${batch.numRows}`);
       const bun: ExchangeClient = { name: "bun", step: (rate, seconds) => exchangeAt(client, batch, rate, seconds), close: () => undefined };
-      const pyarrow = await pyarrowClient(`grpc://127.0.0.1:${port0}`, batch);
+      const pyarrow = pyarrowClient(`grpc://127.0.0.1:${port0}`, batch);
       const clients = pyarrow === null ? [bun] : [bun, pyarrow];
       try {
         const warmupRate = rates.at(-1) ?? EXCHANGE_TARGET_RATE;
