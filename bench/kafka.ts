@@ -30,7 +30,9 @@
  *
  * It also prints the CPU each process spends per event (sigma from the file,
  * sigma from Kafka, the broker; a run over no events takes sigma's start and
- * rule loading off) and the rate that cost allows on this machine's cores.
+ * rule loading off) and the rate that cost allows on this machine's cores,
+ * and each sigma run's peak RSS (README "Limits": a Kafka consumer's memory
+ * follows --kafka-max-batch-bytes).
  *
  * What limits it (2026-11-29, 500k events of ~1.4 KB, 3,141 rules routed by
  * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU and the
@@ -161,8 +163,14 @@ interface RunSummary {
   ownRate: number;
   /** CPU seconds (user + system) of the sigma process, rule loading included. */
   cpuSeconds: number;
+  /** The sigma process's peak resident memory, bytes. */
+  peakRssBytes: number;
   /** CPU seconds the broker used during the run, when its process is readable here. */
   brokerCpuSeconds: number | undefined;
+}
+
+function mib(bytes: number): string {
+  return (bytes / 2 ** 20).toFixed(0);
 }
 
 async function runSigma(args: string[]): Promise<RunSummary> {
@@ -179,10 +187,12 @@ async function runSigma(args: string[]): Promise<RunSummary> {
   const summary = /events (\d+), matches (\d+).*?dead letters (\d+), [\d.]+ s, ([\d,]+) events\/s/.exec(stderr);
   if (loaded === null || summary === null) throw new Error(`no summary in sigma's stderr:\n${stderr}`);
   const brokerAfter = brokerCpuSeconds();
-  const cpu = child.resourceUsage()?.cpuTime;
+  const usage = child.resourceUsage();
+  const cpu = usage?.cpuTime;
   return {
     ownRate: Number(summary[4]?.replaceAll(",", "")),
     cpuSeconds: cpu === undefined ? NaN : Number(cpu.user + cpu.system) / 1e6,
+    peakRssBytes: usage?.maxRSS ?? NaN,
     brokerCpuSeconds: brokerBefore === undefined || brokerAfter === undefined ? undefined : brokerAfter - brokerBefore,
     rules: Number(loaded[1]),
     ruleLoadSeconds: Number(loaded[2]) / 1000,
@@ -257,11 +267,11 @@ try {
   console.log(`kafkajs ceiling, consume and discard: ${Math.round(ceiling).toLocaleString("en-US")} events/s (from connecting, as sigma's run)`);
   console.log(
     `file → engine → /dev/null: ${Math.round(rate(baseline)).toLocaleString("en-US")} events/s ` +
-      `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s)`,
+      `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s, peak RSS ${mib(baseline.peakRssBytes)} MiB)`,
   );
   console.log(
     `kafka → engine → ${outputKind}: ${Math.round(rate(viaKafka)).toLocaleString("en-US")} events/s ` +
-      `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join; ` +
+      `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join, peak RSS ${mib(viaKafka.peakRssBytes)} MiB; ` +
       `target ${TARGET_EVENTS_PER_SECOND.toLocaleString("en-US")})`,
   );
   // What bounds the run: CPU per event of each process, against the cores they share.
