@@ -43,6 +43,7 @@ import { FlightClient } from "../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
 import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type FlightDescriptor, type PutResult } from "../src/flight/protocol.ts";
 import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
+import { percentile } from "./lib/report.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -304,8 +305,7 @@ function pyarrowClient(url: string, batch: RecordBatch): ExchangeClient | null {
 }
 
 function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? NaN;
+  return percentile([...values].sort((a, b) => a - b), 0.5);
 }
 
 function describeStep(step: ExchangeStep): string {

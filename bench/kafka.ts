@@ -61,6 +61,7 @@ import { BROKER, brokerCpuSeconds, brokerUnavailableReason, startBroker, stopBro
 import { DEFAULT_MAX_BATCH_BYTES, fetchSettings } from "../src/io/sources/kafka.ts";
 import { routeProcessWarnings } from "../src/telemetry/log.ts";
 import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
+import { fmtMiB } from "./lib/report.ts";
 
 // kafkajs's negative timer warning, as in sigma itself (src/telemetry/log.ts).
 routeProcessWarnings();
@@ -169,10 +170,6 @@ interface RunSummary {
   brokerCpuSeconds: number | undefined;
 }
 
-function mib(bytes: number): string {
-  return (bytes / 2 ** 20).toFixed(0);
-}
-
 async function runSigma(args: string[]): Promise<RunSummary> {
   const started = performance.now();
   const brokerBefore = brokerCpuSeconds();
@@ -267,11 +264,11 @@ try {
   console.log(`kafkajs ceiling, consume and discard: ${Math.round(ceiling).toLocaleString("en-US")} events/s (from connecting, as sigma's run)`);
   console.log(
     `file → engine → /dev/null: ${Math.round(rate(baseline)).toLocaleString("en-US")} events/s ` +
-      `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s, peak RSS ${mib(baseline.peakRssBytes)} MiB)`,
+      `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s, peak RSS ${fmtMiB(baseline.peakRssBytes)})`,
   );
   console.log(
     `kafka → engine → ${outputKind}: ${Math.round(rate(viaKafka)).toLocaleString("en-US")} events/s ` +
-      `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join, peak RSS ${mib(viaKafka.peakRssBytes)} MiB; ` +
+      `(wall ${viaKafka.wallSeconds.toFixed(1)} s incl. rule load ${viaKafka.ruleLoadSeconds.toFixed(1)} s and group join, peak RSS ${fmtMiB(viaKafka.peakRssBytes)}; ` +
       `target ${TARGET_EVENTS_PER_SECOND.toLocaleString("en-US")})`,
   );
   // What bounds the run: CPU per event of each process, against the cores they share.

@@ -9,7 +9,7 @@
 
 import type { Options } from "./args.ts";
 import { UsageError } from "./args.ts";
-import { EXIT, ruleSetOptions } from "./options.ts";
+import { DEFAULT_MAX_IN_FLIGHT, EXIT, ruleSetOptions } from "./options.ts";
 import { compileRuleSet, type RunningRuleSet } from "./ruleset.ts";
 import { sinkKind, sourceKind } from "../io/registry.ts";
 import type { Source } from "../io/source.ts";
@@ -26,17 +26,6 @@ import { log } from "../telemetry/log.ts";
 import { LiveEngine } from "./live-engine.ts";
 import { AdminServer } from "../telemetry/admin-server.ts";
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-
-/**
- * Unacknowledged batches before sources pause. A Kafka fetch brings one
- * batch per partition, and kafkajs fetches again only once every batch of
- * the last fetch was emitted: with 4, the 4 batches of a 4-partition fetch
- * filled the window, so each fetch waited for the one before to be
- * evaluated and produced. 8 lets the next fetch overlap that: 500k events
- * from 4 partitions, 5 alternating pairs, 148–154k against 130–138k
- * events/s (bench/RESULTS.md).
- */
-const DEFAULT_MAX_IN_FLIGHT = 8;
 
 export function reportRules(set: RunningRuleSet, verbose: boolean): void {
   console.error(`loaded ${set.loaded} rules, rejected ${set.rejected.length} (${(set.seconds * 1000).toFixed(0)} ms${set.cached ? ", cached plan" : ""})`);
