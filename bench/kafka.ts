@@ -200,10 +200,21 @@ async function runSigma(args: string[]): Promise<RunSummary> {
   };
 }
 
+/** kafkajs alone: how fast it reads, and what reading costs it and the broker. */
+interface ConsumeCeiling {
+  eventsPerSecond: number;
+  /** CPU seconds of this process (the consumer) while it read. */
+  consumerCpuSeconds: number;
+  /** CPU seconds the broker used meanwhile, when its process is readable here. */
+  brokerCpuSeconds: number | undefined;
+}
+
 /** kafkajs alone: a group consumer connects, joins, reads `count` messages of `topic` from the beginning and discards them. */
-async function consumeCeiling(topic: string, count: number): Promise<number> {
+async function consumeCeiling(topic: string, count: number): Promise<ConsumeCeiling> {
   const consumer = testKafka().consumer({ groupId: uniqueName("sigma-bench-ceiling"), ...fetchSettings(DEFAULT_MAX_BATCH_BYTES) });
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  const brokerBefore = brokerCpuSeconds();
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic], fromBeginning: true });
@@ -217,7 +228,13 @@ async function consumeCeiling(topic: string, count: number): Promise<number> {
       });
     });
     const seconds = await done;
-    return count / seconds;
+    const cpu = process.cpuUsage(cpuBefore);
+    const brokerAfter = brokerCpuSeconds();
+    return {
+      eventsPerSecond: count / seconds,
+      consumerCpuSeconds: (cpu.user + cpu.system) / 1e6,
+      brokerCpuSeconds: brokerBefore === undefined || brokerAfter === undefined ? undefined : brokerAfter - brokerBefore,
+    };
   } finally {
     await consumer.disconnect();
   }
@@ -261,7 +278,7 @@ try {
   const rate = (run: RunSummary): number => run.events / (run.wallSeconds - run.ruleLoadSeconds);
   console.log(`machine: ${machine()}`);
   console.log(`rules: ${viaKafka.rules} (${rulesPath}), pipelines: ${pipelines.join(", ") || "none"}; events: ${viaKafka.events}; matches: ${viaKafka.matches}; dead letters: ${viaKafka.deadLetters}`);
-  console.log(`kafkajs ceiling, consume and discard: ${Math.round(ceiling).toLocaleString("en-US")} events/s (from connecting, as sigma's run)`);
+  console.log(`kafkajs ceiling, consume and discard: ${Math.round(ceiling.eventsPerSecond).toLocaleString("en-US")} events/s (from connecting, as sigma's run)`);
   console.log(
     `file → engine → /dev/null: ${Math.round(rate(baseline)).toLocaleString("en-US")} events/s ` +
       `(wall ${baseline.wallSeconds.toFixed(1)} s, rule load ${baseline.ruleLoadSeconds.toFixed(1)} s, peak RSS ${fmtMiB(baseline.peakRssBytes)})`,
@@ -281,6 +298,15 @@ try {
     `CPU per event, start and rule loading (${idle.cpuSeconds.toFixed(2)} s) taken off: sigma from the file ${micros(baseline.cpuSeconds - idle.cpuSeconds)} µs, ` +
       `sigma from Kafka ${micros(sigmaKafka)} µs, broker ${viaKafka.brokerCpuSeconds === undefined ? "unknown (its process is not readable here)" : `${micros(broker)} µs`}; ` +
       `${cores} cores at that cost bound the Kafka run at ${Math.round(cores / (perEvent(sigmaKafka) + perEvent(broker))).toLocaleString("en-US")} events/s`,
+  );
+  // The target's CPU budget against what consuming alone already costs, all measured in this run.
+  const budget = cores / TARGET_EVENTS_PER_SECOND;
+  const consumeAlone = perEvent(ceiling.consumerCpuSeconds) + perEvent(ceiling.brokerCpuSeconds ?? 0);
+  console.log(
+    `the target's budget: ${cores} cores / ${TARGET_EVENTS_PER_SECOND.toLocaleString("en-US")} events/s = ${(budget * 1e6).toFixed(1)} µs of CPU per event; ` +
+      `kafkajs consuming alone took ${micros(ceiling.consumerCpuSeconds)} µs and the broker serving it ` +
+      `${ceiling.brokerCpuSeconds === undefined ? "an unknown share" : `${micros(ceiling.brokerCpuSeconds)} µs`}, ` +
+      `which leaves ${((budget - consumeAlone) * 1e6).toFixed(1)} µs for evaluation and output, against ${micros(baseline.cpuSeconds - idle.cpuSeconds)} µs from the file`,
   );
   console.log(`sigma's own rate (its pipeline's start to drained): file ${Math.round(baseline.ownRate).toLocaleString("en-US")}, Kafka ${Math.round(viaKafka.ownRate).toLocaleString("en-US")} events/s`);
   if (viaKafka.events !== eventCount || viaKafka.matches !== baseline.matches || viaKafka.events !== baseline.events) {
