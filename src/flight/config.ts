@@ -15,7 +15,7 @@ export const flightServerFlags: FlagSpec[] = [
   { name: "flight-token", description: "bearer token every Flight call but Handshake must carry (or env SIGMA_FLIGHT_TOKEN)", takesValue: true },
   { name: "flight-tls-cert", description: "PEM certificate chain for the Flight server (with --flight-tls-key)", takesValue: true },
   { name: "flight-tls-key", description: "PEM private key for the Flight server (with --flight-tls-cert)", takesValue: true },
-  { name: "flight-ring-batches", description: "match batches kept per stream for DoGet (default 64)", takesValue: true },
+  { name: "flight-ring-batches", description: "match batches kept per DoPut stream for DoGet (default 64)", takesValue: true },
 ];
 
 export type FlightServerConfig = Omit<FlightServerOptions, "hooks">;

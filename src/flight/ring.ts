@@ -7,8 +7,10 @@
  * recently written goes first), so memory stays bounded whatever clients send.
  * DoGet returns a snapshot: what the ring holds at the time of the call.
  *
- * Entries may be lazy (matches.ts `lazyMatchBatch`): DoPut pushes one per
+ * Entries are lazy (matches.ts `lazyMatchBatch`): DoPut pushes one per
  * batch, but only a DoGet needs the Arrow match batch, so it is built then.
+ * DoExchange streams are not kept here: their matches went back to their
+ * caller (server.ts says why).
  */
 
 import type { Schema } from "apache-arrow";
@@ -36,11 +38,6 @@ interface Stream {
   batches: RingEntry[];
   bytes: number;
   rows: number;
-}
-
-/** A batch already built, as a ring entry. */
-export function builtEntry(batch: EncodedBatch): RingEntry {
-  return { schema: batch.schema, numRows: batch.numRows, bytes: batch.header.byteLength + batch.body.byteLength, batch: () => batch };
 }
 
 export class MatchRing {

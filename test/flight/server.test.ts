@@ -77,6 +77,8 @@ describe("flight server", () => {
     call.end();
     await done;
     expect(received).toEqual([1, 0, 2]);
+    // The exchange's caller has its matches; the DoGet ring keeps only what nobody received.
+    expect(await c.listFlights()).toEqual([]);
   });
 
   test("DoExchange of JSON documents answers each batch with the matched documents", async () => {
