@@ -36,23 +36,23 @@
  *
  * What limits it (2026-11-29, 500k events of ~1.4 KB, 3,141 rules routed by
  * the pipelines, 4,951 matches; 2 cores shared with the broker): CPU. Per
- * event, sigma takes 3.9–5.9 µs from a file and 7.6–8.2 µs from Kafka (the
+ * event, sigma takes 3.5–5.9 µs from a file and 7.1–8.2 µs from Kafka (the
  * difference on the JS thread: kafkajs joining each fetch response into a
  * fresh buffer, its record decoding into a JS object per message, the
- * produce path of the matches) and the broker 1.5–1.7 µs, so two cores allow
- * ~200–220k events/s, and the run reaches 70–85% of that (145k–169k). The
+ * produce path of the matches) and the broker 1.1–1.7 µs, so two cores allow
+ * ~200–240k events/s, and the run reaches 70–85% of that (145k–170k). The
  * values themselves are not copied on the JS thread: the engine joins them
  * from the fetch buffer (kafka/lines.ts).
  * 300k events/s on two cores is a budget of 6.7 µs per event in all, and
  * consuming alone, kafkajs with nothing done to the records, already takes
- * ~3.8 µs of it and the broker serving it ~1.3 µs: 1.6 µs would be left for
- * evaluation, which costs ~3.9 µs from a file. Reaching it needs the record
- * decoding out of kafkajs's per-message JavaScript and a cheaper
- * evaluation, or more cores. Unrouted (`--pipelines none`), producing ~1.3
- * match records of ~2.4 KB per event back is most of the cost: kafkajs's
- * produce encoding (a Buffer allocated and copied per record, record batch
- * and request) and its JS CRC32C, one request at a time for the idempotent
- * producer.
+ * 3.0–3.8 µs of it and the broker serving it 0.6–1.3 µs: 1.6–2.8 µs would be
+ * left for evaluation, which costs 3.5–3.9 µs from a file. Reaching it
+ * needs the record decoding out of kafkajs's per-message JavaScript and a
+ * cheaper evaluation, or more cores. Unrouted (`--pipelines none`),
+ * producing ~1.3 match records of ~2.4 KB per event back is most of the
+ * cost: kafkajs's produce encoding (a Buffer allocated and copied per
+ * record, record batch and request) and its JS CRC32C, one request at a time
+ * for the idempotent producer.
  */
 
 import { cpus } from "node:os";
