@@ -112,7 +112,6 @@ class FlightOrigin implements BatchOrigin {
 interface ExchangeReply {
   encoder: IpcEncoder;
   call: ServerDuplexStream<FlightData, FlightDataOut>;
-  inputSchema: Schema | null;
 }
 
 /** What the server remembers about a batch it emitted, until its sink write. */
@@ -443,9 +442,9 @@ export class FlightServer implements Source {
           if (mode === "put") {
             this.#ring.declare(stream, matchSchema(inputSchema));
           } else {
-            exchange = { encoder: new IpcEncoder(), call: call as ServerDuplexStream<FlightData, FlightDataOut>, inputSchema };
+            exchange = { encoder: new IpcEncoder(), call: call as ServerDuplexStream<FlightData, FlightDataOut> };
             // The reply stream's schema goes out at once, so a client may start reading before any batch.
-            for (const out of exchange.encoder.schema(matchSchema(exchange.inputSchema))) await writeOut(exchange.call, out);
+            for (const out of exchange.encoder.schema(matchSchema(inputSchema))) await writeOut(exchange.call, out);
           }
           continue;
         }
