@@ -43,7 +43,8 @@ import { FlightClient } from "../src/flight/client.ts";
 import { IpcDecoder, IpcEncoder } from "../src/flight/ipc.ts";
 import { encodeFlightData, grpcChannelOptions, pathDescriptor, type FlightData, type FlightDescriptor, type PutResult } from "../src/flight/protocol.ts";
 import { PIPELINES, pipelineFlags, pipelineList } from "./lib/corpus.ts";
-import { percentile } from "./lib/report.ts";
+import { expectEqual } from "./lib/report.ts";
+import { percentile } from "../src/telemetry/summary.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -259,8 +260,7 @@ async function exchangeAt(client: FlightClient, batch: RecordBatch, rate: number
   await Promise.race([finished, Bun.sleep(60_000)]);
   const elapsed = (performance.now() - t0) / 1000;
   const sorted = [...latencies].sort((a, b) => a - b);
-  const pct = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN;
-  return { sent: total, replies: latencies.length, achieved: (latencies.length * batch.numRows) / elapsed, p50: pct(0.5), p99: pct(0.99), max: pct(1), replyBytes: replyBytes / Math.max(1, latencies.length) };
+  return { sent: total, replies: latencies.length, achieved: (latencies.length * batch.numRows) / elapsed, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99), max: sorted.at(-1) ?? 0, replyBytes: replyBytes / Math.max(1, latencies.length) };
 }
 
 /** One way of running an ExchangeStep: a client of the server under test. */
@@ -448,6 +448,8 @@ async function againstServer(
               const step = await c.step(rate, EXCHANGE_SECONDS);
               p99s.get(c.name)?.push(step.p99);
               console.log(`(c)   ${c.name}, offered ${rate.toLocaleString("en-US")} events/s${turns > 1 ? `, round ${turn}` : ""}: ${describeStep(step)}`);
+              // A p99 over the replies that came would hide the ones that never did.
+              expectEqual(`${c.name} replies`, step.replies, step.sent);
             }
           }
           if (turns === 1) continue;

@@ -29,7 +29,8 @@ import { BINARY, runBinary, type BinaryRun } from "./lib/binary.ts";
 import { allEventsFile, atomicSliceFile, chunks, endOfLines, fullTreeDirs, inputsMissing, SCRATCH, skip } from "./lib/corpus.ts";
 import { describeMachine } from "./lib/machine.ts";
 import { compileTimed, referenceJson, rulesPerPath } from "./lib/reference.ts";
-import { expectEqual, fmtInt, fmtMBps, fmtMiB, fmtMs, fmtRate, markdownTable, percentile } from "./lib/report.ts";
+import { expectEqual, fmtInt, fmtMBps, fmtMiB, fmtMs, fmtRate, markdownTable } from "./lib/report.ts";
+import { percentile } from "../src/telemetry/summary.ts";
 import { repeatedRuleSet, ruleFiles, sampleRuleSet } from "./lib/rulesets.ts";
 
 function arg(name: string, fallback: number): number {

@@ -29,11 +29,6 @@ export function failedChecks(): number {
   return failures;
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
-}
-
 /** A markdown table from rows of cells (first row is the header). */
 export function markdownTable(rows: readonly (readonly string[])[]): string {
   const [header, ...body] = rows;

@@ -37,7 +37,8 @@ function peakRss(): number {
   return process.resourceUsage().maxRSS * 1024;
 }
 
-function percentile(sorted: number[], p: number): number {
+/** The `p` quantile (0..1) of ascending `sorted`, nearest rank; 0 when it is empty. */
+export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 }
