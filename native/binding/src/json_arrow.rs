@@ -1,6 +1,6 @@
 //! The JSON path's columns as Arrow: parses an NDJSON chunk with the
 //! engine's own parser and turns each field's text column into a Utf8 array,
-//! or a List<Utf8> array when some row holds several values. Used where JS
+//! or a `List<Utf8>` array when some row holds several values. Used where JS
 //! needs the JSON path's columns as Arrow (Flight output, the equality tests
 //! between the JSON and the Arrow path).
 

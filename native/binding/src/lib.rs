@@ -1,4 +1,4 @@
-//! The napi door to sigma-core: #[napi] entry points, Arrow C Data import and
+//! The napi door to sigma-core: `#[napi]` entry points, Arrow C Data import and
 //! export, and error mapping. Nothing here evaluates rules; every function
 //! is one call per batch (never per event), and no panic crosses into JS:
 //! entry points that run engine code catch unwinds and return them as errors.

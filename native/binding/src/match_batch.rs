@@ -4,7 +4,7 @@
 //! columns and is the only caller).
 //!
 //! Columns: `rule_id`, `rule_title`, `rule_level` (nullable), `rule_tags`
-//! (list<utf8>), `row` (uint32, the event's row in its input batch), then the
+//! (`list<utf8>`), `row` (uint32, the event's row in its input batch), then the
 //! event: every column of an Arrow input taken at the matched rows, or one
 //! `event` Utf8 column holding the JSON line of each matched row. An event
 //! column whose name is a match column's is renamed `event.<name>`.

@@ -6,7 +6,7 @@
 //! `RecordBatch` ([`columns`]) — becomes per-field text columns
 //! ([`text::TextColumn`]); per field one combined matcher ([`matchers`]) sets
 //! predicate row bitsets ([`bitset`]); rule conditions are resolved with
-//! bitwise operations ([`eval`]). [`reference`] is a naive oracle used only by
+//! bitwise operations ([`eval`]). [`reference`](mod@reference) is a naive oracle used only by
 //! tests. Correlation rules ([`correlation`]) consume the matches of their
 //! source rules and keep windowed state inside the engine (snapshot/restore).
 

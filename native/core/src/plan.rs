@@ -214,8 +214,9 @@ pub struct ConditionBound {
     pub neq: Option<f64>,
 }
 
-/// A correlation rule. Deserialized and range-checked only; the correlation
-/// module (not yet written) consumes it together with `correlation_inputs`.
+/// A correlation rule, deserialized and range-checked here;
+/// [`crate::correlation`] compiles it and feeds it the batches'
+/// `correlation_inputs`.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CorrelationPlan {
