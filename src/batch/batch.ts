@@ -109,3 +109,15 @@ export class LineOrigin implements BatchOrigin {
     return { file: this.file, line: this.firstLine + row };
   }
 }
+
+/** Row r of the `batch`-th record batch (0-based) of a Flight stream named by `descriptor` (its path or ticket). */
+export class StreamBatchOrigin implements BatchOrigin {
+  constructor(
+    readonly descriptor: string,
+    readonly batch: number,
+  ) {}
+
+  position(row: number): SourcePosition {
+    return { descriptor: this.descriptor, batch: this.batch, row };
+  }
+}

@@ -38,7 +38,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { Field, Schema, Utf8 } from "apache-arrow";
-import type { Batch, BatchOrigin, SourcePosition } from "../batch/batch.ts";
+import { StreamBatchOrigin, type Batch, type BatchOrigin } from "../batch/batch.ts";
 import { Ack, type AckStatus } from "../io/ack.ts";
 import type { EvalResult, RuleMeta } from "../io/result.ts";
 import type { Sink, SinkRole } from "../io/sink.ts";
@@ -96,17 +96,6 @@ const ACTIONS: ActionType[] = [
   { type: "rules", description: "the loaded rules (id, title, level, status, tags, path) as JSON" },
   { type: "reload", description: "reload the rules; needs the bearer token, or a loopback-bound server" },
 ];
-
-class FlightOrigin implements BatchOrigin {
-  constructor(
-    readonly descriptor: string,
-    readonly batch: number,
-  ) {}
-
-  position(row: number): SourcePosition {
-    return { descriptor: this.descriptor, batch: this.batch, row };
-  }
-}
 
 /** Where an exchange's replies go: one writer per DoExchange call, fed in batch order by the sink. */
 interface ExchangeReply {
@@ -451,7 +440,7 @@ export class FlightServer implements Source {
         if (decoded.kind !== "batch") continue;
         const n = number++;
         const records = decoded.records;
-        const origin = new FlightOrigin(stream, n);
+        const origin = new StreamBatchOrigin(stream, n);
         const json = isJsonSchema(records.schema, this.#jsonColumn);
         const batch: Batch = json ? { kind: "json-spans", ...jsonColumnSpans(records.record()), origin } : { kind: "arrow", records, origin, replyWithMatches: mode === "exchange" };
         const tag: BatchTag = { stream, number: n, exchange, matches: 0 };

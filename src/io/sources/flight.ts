@@ -7,7 +7,7 @@
  * read before `emit` has room (gRPC flow control then holds the server).
  */
 
-import type { Batch, BatchOrigin, SourcePosition } from "../../batch/batch.ts";
+import { StreamBatchOrigin, type Batch } from "../../batch/batch.ts";
 import type { Options } from "../../cli/args.ts";
 import { FlightClient } from "../../flight/client.ts";
 import { IpcDecoder, isJsonSchema, jsonColumnSpans } from "../../flight/ipc.ts";
@@ -21,17 +21,6 @@ export interface FlightSourceConfig {
   ticket: string;
   token: string | null;
   jsonColumn: string;
-}
-
-class TicketOrigin implements BatchOrigin {
-  constructor(
-    readonly descriptor: string,
-    readonly batch: number,
-  ) {}
-
-  position(row: number): SourcePosition {
-    return { descriptor: this.descriptor, batch: this.batch, row };
-  }
 }
 
 export class FlightSource implements Source {
@@ -55,7 +44,7 @@ export class FlightSource implements Source {
       for await (const message of call as AsyncIterable<FlightData>) {
         const decoded = decoder.push(message);
         if (decoded?.kind !== "batch") continue;
-        const origin = new TicketOrigin(this.config.ticket, number++);
+        const origin = new StreamBatchOrigin(this.config.ticket, number++);
         const records = decoded.records;
         const batch: Batch = isJsonSchema(records.schema, this.config.jsonColumn)
           ? { kind: "json-spans", ...jsonColumnSpans(records.record()), origin }
