@@ -8,7 +8,8 @@
 
 import type { Batch } from "../batch/batch.ts";
 import type { Evaluator } from "../io/pipeline.ts";
-import type { EvalResult, RuleMeta } from "../io/result.ts";
+import type { EvalResult } from "../io/result.ts";
+import type { RuleHeader } from "../plan/types.ts";
 import type { Engine, EngineStats } from "../native/engine.ts";
 
 type EngineCounters = Omit<EngineStats, "correlation">;
@@ -48,7 +49,7 @@ export class LiveEngine implements Evaluator {
     return this.#generation;
   }
 
-  rules(): readonly RuleMeta[] {
+  rules(): readonly RuleHeader[] {
     return this.#current.engine.rules;
   }
 

@@ -40,7 +40,8 @@ import {
 import { Field, Schema, Utf8 } from "apache-arrow";
 import { StreamBatchOrigin, type Batch, type BatchOrigin } from "../batch/batch.ts";
 import { Ack, type AckStatus } from "../io/ack.ts";
-import type { EvalResult, RuleMeta } from "../io/result.ts";
+import type { EvalResult } from "../io/result.ts";
+import type { RuleHeader } from "../plan/types.ts";
 import type { Sink, SinkRole } from "../io/sink.ts";
 import type { Source, SourceContext } from "../io/source.ts";
 import { log } from "../telemetry/log.ts";
@@ -68,7 +69,7 @@ import { DEFAULT_RING_LIMITS, MatchRing, type RingLimits } from "./ring.ts";
 
 /** What the CLI injects: the engine-facing facts the server reports, and the reload action. */
 export interface FlightServerHooks {
-  rules(): readonly RuleMeta[];
+  rules(): readonly RuleHeader[];
   /** Engine statistics, JSON-serialisable (Engine.stats()). */
   stats(): unknown;
   /** Field names the rules reference: the input schema advertised by GetSchema. */

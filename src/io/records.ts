@@ -8,11 +8,12 @@
  * Dead-letter record: {"source":<position>,"reason":<why>,"raw":<input text>}.
  */
 
-import type { DeadLetter, EvalResult, RuleMeta } from "./result.ts";
+import type { RuleHeader } from "../plan/types.ts";
+import type { DeadLetter, EvalResult } from "./result.ts";
 
-const ruleHeaders = new WeakMap<RuleMeta, string>();
+const ruleHeaders = new WeakMap<RuleHeader, string>();
 
-function ruleHeader(rule: RuleMeta): string {
+function ruleHeader(rule: RuleHeader): string {
   let header = ruleHeaders.get(rule);
   if (header === undefined) {
     header = JSON.stringify({
@@ -37,10 +38,10 @@ export function matchRecord(result: EvalResult, index: number, detectedAt: strin
 }
 
 const encoder = new TextEncoder();
-const recordPrefixes = new WeakMap<RuleMeta, Uint8Array>();
+const recordPrefixes = new WeakMap<RuleHeader, Uint8Array>();
 
 /** `{"rule":<header>,"event":` as UTF-8: the bytes every match record of `rule` starts with. */
-function recordPrefix(rule: RuleMeta): Uint8Array {
+function recordPrefix(rule: RuleHeader): Uint8Array {
   let prefix = recordPrefixes.get(rule);
   if (prefix === undefined) {
     prefix = encoder.encode(`{"rule":${ruleHeader(rule)},"event":`);

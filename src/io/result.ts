@@ -8,16 +8,7 @@
  */
 
 import type { EvaluatedBatch } from "../batch/batch.ts";
-import type { Level } from "../plan/types.ts";
-
-export interface RuleMeta {
-  id: string;
-  title: string;
-  level: Level | null;
-  status: string | null;
-  tags: string[];
-  path: string;
-}
+import type { RuleHeader } from "../plan/types.ts";
 
 export interface DeadLetter {
   row: number;
@@ -34,7 +25,7 @@ export interface EvalResult {
   matchRows: Uint32Array;
   matchRules: Uint32Array;
   deadLetters: DeadLetter[];
-  rules: readonly RuleMeta[];
+  rules: readonly RuleHeader[];
   /** The match records already rendered as NDJSON by the engine (line input), or null. */
   renderedMatches: Uint8Array | null;
   /** The match batch as one IPC message, when the engine built it with the evaluation (ArrowBatch.replyWithMatches). */

@@ -9,9 +9,9 @@
 import type { RecordBatch, Schema } from "apache-arrow";
 import { InvalidBatch, LineOrigin, type ArrowBatch, type ArrowRecords, type Batch, type BatchOrigin, type RawJsonBatch, type SpannedJsonBatch } from "../batch/batch.ts";
 import { describeSchema, exportRecordBatch, importRecordBatch, packArrays, type CDataArray } from "../batch/c-data.ts";
-import type { EvalResult, RuleMeta } from "../io/result.ts";
+import type { EvalResult } from "../io/result.ts";
 import type { Evaluator } from "../io/pipeline.ts";
-import type { SerializedPlan } from "../plan/types.ts";
+import type { RuleHeader, SerializedPlan } from "../plan/types.ts";
 import { addon, type NativeBatchSchema, type NativeEncodedBatch, type NativeEngine, type NativeJsonOutput, type NativeMatchBatchBuilder, type NativeMatchOutput, type NativeRenderOptions } from "./addon.ts";
 
 export interface EngineCompileError {
@@ -97,18 +97,19 @@ export class Engine implements Evaluator {
     private readonly native: NativeEngine,
     /** The fields the plan references (Flight's GetSchema advertises them). */
     readonly fields: readonly string[],
-    readonly rules: readonly RuleMeta[],
+    readonly rules: readonly RuleHeader[],
   ) {}
 
   /** Builds the engine's matchers from a plan; predicates the engine rejects are returned, not thrown. */
   static compile(plan: SerializedPlan): { engine: Engine; errors: EngineCompileError[] } {
     const native = new addon.NativeEngine(JSON.stringify(plan));
-    const rules: RuleMeta[] = [...plan.rules, ...plan.correlations].map((r) => ({
+    const rules: RuleHeader[] = [...plan.rules, ...plan.correlations].map((r) => ({
       id: r.id,
       title: r.title,
       level: r.level,
       status: r.status,
       tags: r.tags,
+      name: r.name,
       path: r.path,
     }));
     return { engine: new Engine(native, plan.fields, rules), errors: native.compileErrors() };
@@ -258,9 +259,9 @@ function batchSchema(records: ArrowRecords): NativeBatchSchema {
   return schema;
 }
 
-const matchBatchBuilders = new WeakMap<readonly RuleMeta[], NativeMatchBatchBuilder>();
+const matchBatchBuilders = new WeakMap<readonly RuleHeader[], NativeMatchBatchBuilder>();
 
-function matchBatchBuilder(rules: readonly RuleMeta[]): NativeMatchBatchBuilder {
+function matchBatchBuilder(rules: readonly RuleHeader[]): NativeMatchBatchBuilder {
   let builder = matchBatchBuilders.get(rules);
   if (builder === undefined) {
     builder = new addon.MatchBatchBuilder(JSON.stringify(rules.map((r) => ({ id: r.id, title: r.title, level: r.level, tags: r.tags }))));

@@ -62,7 +62,8 @@ export type Expr =
 
 export type Level = "informational" | "low" | "medium" | "high" | "critical";
 
-export interface RulePlan {
+/** What every rule of a plan carries into its matches, detection and correlation alike. */
+export interface RuleHeader {
   /** Sigma rule id (uuid), or a synthetic id when the rule has none. */
   id: string;
   title: string;
@@ -73,6 +74,9 @@ export interface RulePlan {
   name: string | null;
   /** The file the rule came from. */
   path: string;
+}
+
+export interface RulePlan extends RuleHeader {
   condition: Expr;
   /** False for rules that only feed correlations (`generate: false`). */
   emit: boolean;
@@ -96,14 +100,7 @@ export interface ConditionBound {
   neq?: number;
 }
 
-export interface CorrelationPlan {
-  id: string;
-  title: string;
-  level: Level | null;
-  status: string | null;
-  tags: string[];
-  name: string | null;
-  path: string;
+export interface CorrelationPlan extends RuleHeader {
   kind: CorrelationKind;
   /** Indexes into `rules` (base rules) or into `correlations` (offset by `rules.length`). */
   sources: number[];

@@ -7,10 +7,11 @@
 import { Int32, Table, Utf8, vectorFromArray, type RecordBatch } from "apache-arrow";
 import type { Batch, RawJsonBatch, SpannedJsonBatch } from "../../src/batch/batch.ts";
 import { runPipeline, type Evaluator } from "../../src/io/pipeline.ts";
-import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
+import type { EvalResult } from "../../src/io/result.ts";
+import type { RuleHeader } from "../../src/plan/types.ts";
 import { FlightServer, type FlightServerOptions } from "../../src/flight/server.ts";
 
-export const RULES: RuleMeta[] = [{ id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059"], path: "rules/evil.yml" }];
+export const RULES: RuleHeader[] = [{ id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059"], name: null, path: "rules/evil.yml" }];
 
 /** The lines of a span batch joined as the engine joins them (documents without raw line breaks). */
 function joined(batch: SpannedJsonBatch): RawJsonBatch {

@@ -13,12 +13,13 @@ import { IpcDecoder, IpcEncoder, type EncodedBatch } from "../../src/flight/ipc.
 import { lazyMatchBatch, matchBatch } from "../../src/flight/matches.ts";
 import { decodeFlightData, encodeFlightData } from "../../src/flight/protocol.ts";
 import { recordsOf } from "../../src/batch/batch.ts";
-import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
+import type { EvalResult } from "../../src/io/result.ts";
+import type { RuleHeader } from "../../src/plan/types.ts";
 import { eventsBatch } from "./helpers.ts";
 
-const RULES: RuleMeta[] = [
-  { id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059", "attack.execution"], path: "a.yml" },
-  { id: "r-2", title: "Ünïcode title", level: null, status: null, tags: [], path: "b.yml" },
+const RULES: RuleHeader[] = [
+  { id: "r-1", title: "Evil command", level: "high", status: "test", tags: ["attack.t1059", "attack.execution"], name: null, path: "a.yml" },
+  { id: "r-2", title: "Ünïcode title", level: null, status: null, tags: [], name: null, path: "b.yml" },
 ];
 
 function result(input: RecordBatch, matchRows: number[], matchRules: number[]): EvalResult {

@@ -7,11 +7,12 @@
 import { describe, expect, test } from "bun:test";
 import { LineOrigin } from "../../src/batch/batch.ts";
 import { matchRecord, matchRecordBuffers } from "../../src/io/records.ts";
-import type { EvalResult, RuleMeta } from "../../src/io/result.ts";
+import type { EvalResult } from "../../src/io/result.ts";
+import type { RuleHeader } from "../../src/plan/types.ts";
 
-const RULES: RuleMeta[] = [
-  { id: "r-1", title: "first \"quoted\" rule", level: "high", status: "test", tags: ["attack.t1059"], path: "a.yml" },
-  { id: "r-2", title: "zweite Regel — ünïcode", level: null, status: null, tags: [], path: "b.yml" },
+const RULES: RuleHeader[] = [
+  { id: "r-1", title: "first \"quoted\" rule", level: "high", status: "test", tags: ["attack.t1059"], name: null, path: "a.yml" },
+  { id: "r-2", title: "zweite Regel — ünïcode", level: null, status: null, tags: [], name: null, path: "b.yml" },
 ];
 
 const LINES = ['{"EventID":4688,"CommandLine":"cmd.exe /c \\"whoami\\""}', '{"Image":"C:\\\\Windows\\\\ünïcode.exe","n":[1,2]}', '{"x":"😀"}'];

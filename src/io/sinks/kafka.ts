@@ -23,7 +23,8 @@ import type { Ack } from "../ack.ts";
 import { createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
 import { allDeadLetters } from "../kafka/lines.ts";
 import { deadLetterRecord, matchRecordBuffers } from "../records.ts";
-import type { EvalResult, RuleMeta } from "../result.ts";
+import type { EvalResult } from "../result.ts";
+import type { RuleHeader } from "../../plan/types.ts";
 import type { Sink, SinkRole } from "../sink.ts";
 import type { SinkSpec } from "../spec.ts";
 
@@ -70,10 +71,10 @@ export function fieldKey(eventJson: string, path: string): string | undefined {
   return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-const ruleIdBytes = new WeakMap<RuleMeta, Buffer>();
+const ruleIdBytes = new WeakMap<RuleHeader, Buffer>();
 
 /** The rule id as the `sigma-rule` header value, encoded once per rule rather than once per message. */
-function ruleHeaderValue(rule: RuleMeta): Buffer {
+function ruleHeaderValue(rule: RuleHeader): Buffer {
   let value = ruleIdBytes.get(rule);
   if (value === undefined) {
     value = Buffer.from(rule.id);
