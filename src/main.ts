@@ -15,7 +15,7 @@ import { rulesLint, rulesList } from "./cli/rules-command.ts";
 import { runCommand } from "./cli/run.ts";
 import { RulesUnusable } from "./cli/ruleset.ts";
 import { ioFlags } from "./io/registry.ts";
-import { InputUnreadable } from "./io/sources/json.ts";
+import { InputUnreadable } from "./io/source.ts";
 import { routeProcessWarnings } from "./telemetry/log.ts";
 import packageJson from "../package.json" with { type: "json" };
 

@@ -7,6 +7,8 @@
  * merged into the table so `--help` lists them and typos are caught.
  */
 
+import { readFileSync } from "node:fs";
+
 export interface FlagSpec {
   name: string;
   description: string;
@@ -18,6 +20,12 @@ export interface FlagSpec {
 }
 
 export type OptionValue = string | string[] | boolean;
+
+/** A TLS server's identity as PEM: its certificate chain and private key. */
+export interface ServerTls {
+  cert: Buffer;
+  key: Buffer;
+}
 
 /** Parsed options, keyed by flag name without the leading dashes. */
 export class Options {
@@ -48,6 +56,25 @@ export class Options {
 
   flag(name: string): boolean {
     return this.values.get(name) === true;
+  }
+
+  /** The bytes of the file a flag names (a PEM file), or undefined without the flag; unreadable is a usage error. */
+  file(name: string): Buffer | undefined {
+    const path = this.string(name);
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new UsageError(`--${name}: cannot read ${path}: ${(error as Error).message}`);
+    }
+  }
+
+  /** A server's PEM certificate chain and private key, from two flags that go together; null without either. */
+  certificateAndKey(certFlag: string, keyFlag: string): ServerTls | null {
+    if (this.has(certFlag) !== this.has(keyFlag)) throw new UsageError(`--${certFlag} and --${keyFlag} go together`);
+    const cert = this.file(certFlag);
+    const key = this.file(keyFlag);
+    return cert !== undefined && key !== undefined ? { cert, key } : null;
   }
 
   integer(name: string, fallback: number, min = 0): number {

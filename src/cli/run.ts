@@ -63,14 +63,12 @@ function printSummary(summary: RunSummary): void {
 function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector): AdminServer | null {
   const address = options.string("admin");
   if (address === undefined) return null;
-  const cert = options.string("admin-tls-cert");
-  const key = options.string("admin-tls-key");
-  if ((cert === undefined) !== (key === undefined)) throw new UsageError("--admin-tls-cert and --admin-tls-key go together");
+  const tls = options.certificateAndKey("admin-tls-cert", "admin-tls-key");
   const token = options.string("admin-token") ?? process.env.SIGMA_ADMIN_TOKEN ?? null;
   const server = new AdminServer({
     address,
     token: token === "" ? null : token,
-    tls: cert !== undefined && key !== undefined ? { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") } : null,
+    tls,
     hooks: {
       metrics: () => {
         const engine = live.stats();
@@ -92,7 +90,7 @@ function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollecto
       reload: () => live.reload(),
     },
   });
-  log.info("admin.listening", { address, port: server.port, tls: cert !== undefined });
+  log.info("admin.listening", { address, port: server.port, tls: tls !== null });
   return server;
 }
 
@@ -175,13 +173,10 @@ export async function runCommand(options: Options): Promise<number> {
       signal: controller.signal,
       observer: {
         onResult: (result, latencyMs) => summary.add(result, latencyMs),
-        onError: (error) => {
-          failures++;
-          console.error(`error: ${error instanceof Error ? error.message : String(error)}`);
-        },
+        onBatchFailed: (status, reason) => console.error(`error: a batch was not delivered (${status}): ${reason}`),
       },
     });
-    failures += outcome.failedBatches;
+    failures = outcome.failedBatches;
   } finally {
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);

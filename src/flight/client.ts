@@ -5,7 +5,19 @@
  * locations, and carries a bearer token on every call when given one.
  */
 
-import { Client, Metadata, credentials, type CallOptions, type ClientDuplexStream, type ClientReadableStream, type ClientWritableStream } from "@grpc/grpc-js";
+import {
+  Client,
+  Metadata,
+  credentials,
+  type CallOptions,
+  type ChannelCredentials,
+  type ChannelOptions,
+  type ClientDuplexStream,
+  type ClientReadableStream,
+  type ClientWritableStream,
+} from "@grpc/grpc-js";
+import { isIP } from "node:net";
+import { checkServerIdentity } from "node:tls";
 import { RecordBatch, type Schema } from "apache-arrow";
 import { IpcDecoder, IpcEncoder, schemaFromEncapsulated, type EncodedBatch } from "./ipc.ts";
 import {
@@ -46,6 +58,32 @@ export function parseLocation(location: string): { target: string; tls: boolean 
 
 const identity = (b: Buffer): Buffer => b;
 
+/** The host of a `host:port` or `[v6]:port` target. */
+function hostOf(target: string): string {
+  const host = target.slice(0, target.lastIndexOf(":"));
+  return host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+}
+
+/**
+ * A stand-in TLS server name for a server addressed by IP. grpc-js sends the
+ * target's host as the server name (SNI), and Bun's tls refuses an IP
+ * address there, as RFC 6066 does, so no grpc+tls connection to an IP would
+ * ever open. The certificate is still checked against the IP address itself.
+ */
+const IP_TARGET_SERVER_NAME = "sigma-flight-ip-target.invalid";
+
+/** Credentials and channel options for a target: TLS trusting `rootCerts` (the system's when null), or plaintext. */
+function channelSecurity(target: string, tls: boolean, rootCerts: Uint8Array | null): { creds: ChannelCredentials; options: ChannelOptions } {
+  if (!tls) return { creds: credentials.createInsecure(), options: {} };
+  const roots = rootCerts === null ? null : Buffer.from(rootCerts);
+  const host = hostOf(target);
+  if (isIP(host) === 0) return { creds: credentials.createSsl(roots), options: {} };
+  return {
+    creds: credentials.createSsl(roots, null, null, { checkServerIdentity: (_serverName, cert) => checkServerIdentity(host, cert) }),
+    options: { "grpc.ssl_target_name_override": IP_TARGET_SERVER_NAME },
+  };
+}
+
 /**
  * The client's HTTP/2 receive window. At the 64 KiB default a server sends a
  * multi-megabyte reply (a DoExchange match batch, a DoGet stream) 64 KiB per
@@ -60,8 +98,8 @@ export class FlightClient {
 
   constructor(location: string, options: FlightClientOptions = {}) {
     const { target, tls } = parseLocation(location);
-    const creds = tls ? credentials.createSsl(options.rootCerts ? Buffer.from(options.rootCerts) : null) : credentials.createInsecure();
-    this.#client = new Client(target, creds, { ...grpcChannelOptions, "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES });
+    const security = channelSecurity(target, tls, options.rootCerts ?? null);
+    this.#client = new Client(target, security.creds, { ...grpcChannelOptions, ...security.options, "grpc-node.flow_control_window": RECEIVE_WINDOW_BYTES });
     this.#token = options.token ?? null;
   }
 

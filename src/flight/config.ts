@@ -6,7 +6,6 @@
  * process listings); TLS needs both a certificate and a key, as PEM files.
  */
 
-import { readFileSync } from "node:fs";
 import type { FlagSpec, Options } from "../cli/args.ts";
 import { UsageError } from "../cli/args.ts";
 import type { FlightServerOptions } from "./server.ts";
@@ -20,25 +19,14 @@ export const flightServerFlags: FlagSpec[] = [
 
 export type FlightServerConfig = Omit<FlightServerOptions, "hooks">;
 
-function readPem(path: string, flag: string): Uint8Array {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(`--${flag}: cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
 export function parseFlightServerConfig(options: Options, env: Record<string, string | undefined> = process.env): FlightServerConfig {
   const address = options.requireString("flight-server", "to serve Flight (host:port)");
   if (!/^(\[[^\]]+\]|[^:]+):\d+$/.test(address)) throw new UsageError(`--flight-server wants host:port, got "${address}"`);
-  const cert = options.string("flight-tls-cert");
-  const key = options.string("flight-tls-key");
-  if ((cert === undefined) !== (key === undefined)) throw new UsageError("--flight-tls-cert and --flight-tls-key go together");
   const token = options.string("flight-token") ?? env.SIGMA_FLIGHT_TOKEN ?? null;
   return {
     address,
     token: token === "" ? null : token,
-    tls: cert !== undefined && key !== undefined ? { cert: readPem(cert, "flight-tls-cert"), key: readPem(key, "flight-tls-key") } : null,
+    tls: options.certificateAndKey("flight-tls-cert", "flight-tls-key"),
     ring: { batchesPerStream: options.integer("flight-ring-batches", 64, 1) },
   };
 }

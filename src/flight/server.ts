@@ -66,6 +66,7 @@ import {
   type Ticket,
 } from "./protocol.ts";
 import { DEFAULT_RING_LIMITS, MatchRing, type RingLimits } from "./ring.ts";
+import type { ServerTls } from "../cli/args.ts";
 
 /** What the CLI injects: the engine-facing facts the server reports, and the reload action. */
 export interface FlightServerHooks {
@@ -82,7 +83,7 @@ export interface FlightServerOptions {
   /** host:port; port 0 picks a free port (see `port` after listen). */
   address: string;
   token?: string | null;
-  tls?: { cert: Uint8Array; key: Uint8Array } | null;
+  tls?: ServerTls | null;
   /** Name of the single Utf8 column that marks a batch as JSON events. */
   jsonColumn?: string;
   ring?: Partial<RingLimits>;

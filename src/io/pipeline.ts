@@ -16,7 +16,7 @@
  */
 
 import { InvalidBatch, type Batch } from "../batch/batch.ts";
-import { Ack, AckLedger } from "./ack.ts";
+import { Ack, AckLedger, type AckStatus } from "./ack.ts";
 import type { EvalResult } from "./result.ts";
 import type { Sink } from "./sink.ts";
 import type { Source, SourceContext } from "./source.ts";
@@ -34,7 +34,8 @@ export interface Evaluator {
 export interface PipelineObserver {
   /** `latencyMs`: from the batch entering the engine to its result. */
   onResult?(result: EvalResult, latencyMs: number): void;
-  onError?(error: unknown): void;
+  /** A batch's ack settled other than delivered: its evaluation or a sink failed, for `reason`. */
+  onBatchFailed?(status: Exclude<AckStatus, "delivered">, reason: string): void;
 }
 
 export interface PipelineOptions {
@@ -78,7 +79,10 @@ export async function runPipeline(
     inFlight++;
     batches++;
     const tracked = new Ack((status, reason) => {
-      if (status !== "delivered") failedBatches++;
+      if (status !== "delivered") {
+        failedBatches++;
+        options.observer?.onBatchFailed?.(status, reason ?? "no reason given");
+      }
       release();
       sourceAck.settle(status, reason);
     }, ledger);
@@ -96,7 +100,6 @@ export async function runPipeline(
       try {
         ({ result, latencyMs } = await evaluation);
       } catch (error) {
-        options.observer?.onError?.(error);
         tracked.settle(error instanceof InvalidBatch ? "invalid" : "failed", error instanceof Error ? error.message : String(error));
         return;
       }
@@ -109,7 +112,6 @@ export async function runPipeline(
           try {
             await sink.write(result, ack);
           } catch (error) {
-            options.observer?.onError?.(error);
             ack.settle("failed", error instanceof Error ? error.message : String(error));
           }
         }),

@@ -18,6 +18,12 @@ export interface SourceContext {
   ledger: AckLedger;
 }
 
+/**
+ * The events input cannot be read: a missing file, an upstream that refuses
+ * the connection. Its message is the one line a user sees (exit code 4).
+ */
+export class InputUnreadable extends Error {}
+
 export interface Source {
   readonly kind: string;
   /** Resolves when the source is exhausted or stopped and every batch was emitted. */

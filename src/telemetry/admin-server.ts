@@ -12,6 +12,7 @@
 
 import type { Server } from "bun";
 import { log } from "./log.ts";
+import type { ServerTls } from "../cli/args.ts";
 
 export interface AdminHooks {
   /** Counters and gauges, by metric name (without the `sigma_` prefix). */
@@ -22,7 +23,7 @@ export interface AdminHooks {
 export interface AdminServerOptions {
   address: string;
   token: string | null;
-  tls: { cert: string; key: string } | null;
+  tls: ServerTls | null;
   hooks: AdminHooks;
 }
 

@@ -10,6 +10,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BINARY } from "../support/binary.ts";
+import { testCertificates } from "../support/tls.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "sigma-admin-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -107,6 +108,36 @@ describe.skipIf(!existsSync(BINARY))("admin endpoint", () => {
       expect((await fetch(`${base}/reload`, { method: "POST" })).status).toBe(401);
       expect((await fetch(`${base}/reload`, { method: "POST", headers: { authorization: "Bearer wrong" } })).status).toBe(401);
       expect((await fetch(`${base}/reload`, { method: "POST", headers: { authorization: "Bearer s3cret" } })).status).toBe(200);
+      await child.stdin.end();
+      expect(await child.exited).toBe(0);
+    } finally {
+      child.kill(9);
+    }
+  }, 60_000);
+
+  test("TLS: https trusting the test CA; plain http and a client without the CA get nothing", async () => {
+    const certs = testCertificates();
+    if (typeof certs === "string") {
+      console.warn(`SKIP admin TLS: ${certs}`);
+      return;
+    }
+    const rules = join(dir, "rules-tls");
+    await Bun.write(join(rules, "a.yml"), rule("00000000-0000-4000-8000-0000000000ab", "alpha"));
+    const port = await freePort();
+    const admin = ["--admin", `127.0.0.1:${port}`, "--admin-tls-cert", certs.certPath, "--admin-tls-key", certs.keyPath];
+    const child = Bun.spawn([BINARY, "--rules", rules, "--events", "-", "--out", "/dev/null", ...admin], { stdin: "pipe", stdout: "pipe", stderr: "pipe" });
+    const base = `https://127.0.0.1:${port}`;
+    const trusting = { tls: { ca: certs.ca.toString("utf8") } };
+    const outcome = (url: string, init?: RequestInit): Promise<number | string> =>
+      fetch(url, { ...init, signal: AbortSignal.timeout(10_000) }).then(
+        (response) => response.status,
+        (error: unknown) => `refused: ${error instanceof Error ? error.name : String(error)}`,
+      );
+    try {
+      await waitFor(async () => ((await fetch(`${base}/healthz`, trusting)).ok ? true : undefined));
+      expect(metric(await (await fetch(`${base}/metrics`, trusting)).text(), "events_total")).toBe(0);
+      expect(String(await outcome(`${base}/healthz`))).toStartWith("refused");
+      expect(String(await outcome(`http://127.0.0.1:${port}/healthz`))).toStartWith("refused");
       await child.stdin.end();
       expect(await child.exited).toBe(0);
     } finally {

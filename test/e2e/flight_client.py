@@ -1,11 +1,13 @@
 """A real pyarrow Flight client driving sigma's Flight server.
 
-Usage: flight_client.py <grpc://host:port> <scenario> [token]
+Usage: flight_client.py <grpc://host:port | grpc+tls://host:port> <scenario> [token]
+With grpc+tls, SIGMA_TEST_TLS_ROOTS names the PEM file of the CA to trust.
 Prints one JSON object on stdout with what it saw; exits non-zero on failure.
 Every call has a timeout so the e2e test can never hang on it.
 """
 
 import json
+import os
 import sys
 
 import pyarrow as pa
@@ -129,15 +131,45 @@ def scenario_malformed(client, token):
     return out
 
 
+def refusal(location, **kwargs):
+    """How a connection to `location` fails a call, or "accepted"."""
+    client = flight.connect(location, **kwargs)
+    try:
+        list(client.list_actions(flight.FlightCallOptions(timeout=15.0)))
+        return "accepted"
+    except flight.FlightError as e:
+        return type(e).__name__
+    finally:
+        client.close()
+
+
+def scenario_tls(client, token):
+    out = {"acks": do_put(client, ["e2e", "tls"], [events_batch(EVENTS)], token)}
+    out["actions"] = sorted(a.type for a in client.list_actions(options(token)))
+    plain_location = sys.argv[1].replace("grpc+tls://", "grpc://")
+    out["plaintext"] = refusal(plain_location)
+    out["untrusted"] = refusal(sys.argv[1])
+    return out
+
+
+def connect(location):
+    roots = os.environ.get("SIGMA_TEST_TLS_ROOTS")
+    if location.startswith("grpc+tls://") and roots:
+        with open(roots, "rb") as f:
+            return flight.connect(location, tls_root_certs=f.read())
+    return flight.connect(location)
+
+
 def main():
     location, scenario = sys.argv[1], sys.argv[2]
     token = sys.argv[3] if len(sys.argv) > 3 else None
-    client = flight.connect(location)
+    client = connect(location)
     try:
         client.wait_for_available(timeout=TIMEOUT)
     except flight.FlightUnauthenticatedError:
         pass  # the server is up; it wants a token for ListFlights
-    result = {"basic": scenario_basic, "auth": scenario_auth, "big": scenario_big, "malformed": scenario_malformed}[scenario](client, token)
+    scenarios = {"basic": scenario_basic, "auth": scenario_auth, "big": scenario_big, "malformed": scenario_malformed, "tls": scenario_tls}
+    result = scenarios[scenario](client, token)
     print(json.dumps(result))
     client.close()
 

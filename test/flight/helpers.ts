@@ -74,8 +74,9 @@ export interface Running {
 }
 
 export async function runServer(options: Partial<FlightServerOptions> = {}): Promise<Running> {
+  const host = (options.address ?? "127.0.0.1:0").split(":")[0];
   const server = new FlightServer({
-    address: "127.0.0.1:0",
+    address: `${host}:0`,
     hooks: { rules: () => RULES, stats: () => ({ batches: 0 }), referencedFields: () => ["CommandLine", "Image"], reload: async () => ({ reloaded: true }) },
     ...options,
   });
@@ -84,7 +85,7 @@ export async function runServer(options: Partial<FlightServerOptions> = {}): Pro
   const outcome = runPipeline(server, new FakeEvaluator(), [server.sink], { maxInFlight: 4, signal: abort.signal });
   return {
     server,
-    address: `grpc://127.0.0.1:${port}`,
+    address: `${options.tls ? "grpc+tls" : "grpc"}://${host}:${port}`,
     async close() {
       abort.abort();
       const result = await outcome;

@@ -8,7 +8,6 @@
  * of `ps` output and shell history, and wins over nothing but its absence.
  */
 
-import { readFileSync } from "node:fs";
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { FlagSpec, Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
@@ -70,15 +69,9 @@ export function parseKafkaConnection(options: Options, env: Record<string, strin
     throw new UsageError("--kafka-username/--kafka-password need --kafka-sasl-mechanism");
   }
 
-  const caPath = options.string("kafka-ca");
-  if (caPath !== undefined) {
-    let ca: string;
-    try {
-      ca = readFileSync(caPath, "utf8");
-    } catch (error) {
-      throw new UsageError(`--kafka-ca: cannot read ${caPath}: ${(error as Error).message}`);
-    }
-    config.tls = { ca };
+  const ca = options.file("kafka-ca");
+  if (ca !== undefined) {
+    config.tls = { ca: ca.toString("utf8") };
   } else if (options.flag("kafka-tls")) {
     config.tls = {};
   }

@@ -26,6 +26,8 @@ export interface FlightSinkConfig {
   /** Descriptor path of the DoPut stream. */
   path: string[];
   token: string | null;
+  /** PEM roots that sign a grpc+tls downstream's certificate; the system roots when null. */
+  rootCerts: Uint8Array | null;
 }
 
 export class FlightSink implements Sink {
@@ -38,7 +40,7 @@ export class FlightSink implements Sink {
 
   constructor(readonly config: FlightSinkConfig) {
     this.role = config.role;
-    this.#client = new FlightClient(config.location, { token: config.token });
+    this.#client = new FlightClient(config.location, { token: config.token, rootCerts: config.rootCerts });
   }
 
   async write(result: EvalResult, ack: Ack): Promise<void> {
@@ -58,19 +60,21 @@ export class FlightSink implements Sink {
     try {
       ({ acknowledged } = await this.#writer.put(batch));
     } catch (error) {
-      this.#writer = null;
-      ack.settle("failed", error instanceof Error ? error.message : String(error));
+      this.#failed(ack, error);
       return;
     }
     this.#track(
       acknowledged.then(
         () => ack.settle("delivered"),
-        (error: unknown) => {
-          this.#writer = null;
-          ack.settle("failed", error instanceof Error ? error.message : String(error));
-        },
+        (error: unknown) => this.#failed(ack, error),
       ),
     );
+  }
+
+  /** The stream is broken: the next batch opens a new one. */
+  #failed(ack: Ack, error: unknown): void {
+    this.#writer = null;
+    ack.settle("failed", `DoPut to ${this.config.location} failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
   #track(promise: Promise<void>): void {
@@ -91,10 +95,11 @@ export class FlightSink implements Sink {
   }
 }
 
-export function parseFlightSinkConfig(options: Options, role: SinkRole): FlightSinkConfig {
+export function parseFlightSinkConfig(options: Options, role: SinkRole, env: Record<string, string | undefined> = process.env): FlightSinkConfig {
   const location = options.requireString("flight-sink", "with --output flight (grpc://host:port)");
   const path = (options.string("flight-sink-path") ?? "sigma-matches").split("/").filter((p) => p !== "");
-  return { role, location, path, token: options.string("flight-sink-token") ?? null };
+  const token = options.string("flight-sink-token") ?? env.SIGMA_FLIGHT_SINK_TOKEN ?? null;
+  return { role, location, path, token, rootCerts: options.file("flight-sink-ca") ?? null };
 }
 
 export function createFlightSink(config: FlightSinkConfig): FlightSink {
@@ -106,7 +111,8 @@ export const flightSinkSpec: SinkSpec<FlightSinkConfig> = {
   flags: [
     { name: "flight-sink", description: "Flight server to DoPut matches to, grpc://host:port or grpc+tls://host:port (required for flight output)", takesValue: true, required: true },
     { name: "flight-sink-path", description: "descriptor path of the match stream, '/'-separated (default sigma-matches)", takesValue: true },
-    { name: "flight-sink-token", description: "bearer token for the downstream Flight server", takesValue: true },
+    { name: "flight-sink-token", description: "bearer token for the downstream Flight server (or env SIGMA_FLIGHT_SINK_TOKEN)", takesValue: true },
+    { name: "flight-sink-ca", description: "PEM roots for a grpc+tls downstream (default: the system's)", takesValue: true },
   ],
   parse: parseFlightSinkConfig,
   create: (config) => createFlightSink(config),

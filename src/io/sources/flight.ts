@@ -13,13 +13,15 @@ import { FlightClient } from "../../flight/client.ts";
 import { IpcDecoder, isJsonSchema, jsonColumnSpans } from "../../flight/ipc.ts";
 import type { FlightData } from "../../flight/protocol.ts";
 import { Ack } from "../ack.ts";
-import type { Source, SourceContext } from "../source.ts";
+import { InputUnreadable, type Source, type SourceContext } from "../source.ts";
 import type { SourceSpec } from "../spec.ts";
 
 export interface FlightSourceConfig {
   location: string;
   ticket: string;
   token: string | null;
+  /** PEM roots that sign a grpc+tls upstream's certificate; the system roots when null. */
+  rootCerts: Uint8Array | null;
   jsonColumn: string;
 }
 
@@ -30,7 +32,7 @@ export class FlightSource implements Source {
   #stopped = false;
 
   constructor(readonly config: FlightSourceConfig) {
-    this.#client = new FlightClient(config.location, { token: config.token });
+    this.#client = new FlightClient(config.location, { token: config.token, rootCerts: config.rootCerts });
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -53,7 +55,9 @@ export class FlightSource implements Source {
       }
     } catch (error) {
       // A cancel from stop() ends the stream with CANCELLED: that is a clean end, not a failure.
-      if (!this.#stopped) throw error;
+      if (this.#stopped) return;
+      const why = error instanceof Error ? error.message : String(error);
+      throw new InputUnreadable(`DoGet of ${this.config.ticket} from ${this.config.location} failed after ${number} batches: ${why}`);
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
       this.#client.close();
@@ -66,11 +70,12 @@ export class FlightSource implements Source {
   }
 }
 
-export function parseFlightSourceConfig(options: Options): FlightSourceConfig {
+export function parseFlightSourceConfig(options: Options, env: Record<string, string | undefined> = process.env): FlightSourceConfig {
   return {
     location: options.requireString("flight-source", "with --input flight (grpc://host:port)"),
     ticket: options.requireString("ticket", "with --input flight (the stream to DoGet)"),
-    token: options.string("flight-source-token") ?? null,
+    token: options.string("flight-source-token") ?? env.SIGMA_FLIGHT_SOURCE_TOKEN ?? null,
+    rootCerts: options.file("flight-source-ca") ?? null,
     jsonColumn: "json",
   };
 }
@@ -82,9 +87,10 @@ export function createFlightSource(config: FlightSourceConfig): FlightSource {
 export const flightSourceSpec: SourceSpec<FlightSourceConfig> = {
   kind: "flight",
   flags: [
-    { name: "flight-source", description: "upstream Flight server to DoGet events from, grpc://host:port (required for flight input)", takesValue: true, required: true },
+    { name: "flight-source", description: "upstream Flight server to DoGet events from, grpc://host:port or grpc+tls://host:port (required for flight input)", takesValue: true, required: true },
     { name: "ticket", description: "the DoGet ticket naming the upstream stream (required for flight input)", takesValue: true, required: true },
-    { name: "flight-source-token", description: "bearer token for the upstream Flight server", takesValue: true },
+    { name: "flight-source-token", description: "bearer token for the upstream Flight server (or env SIGMA_FLIGHT_SOURCE_TOKEN)", takesValue: true },
+    { name: "flight-source-ca", description: "PEM roots for a grpc+tls upstream (default: the system's)", takesValue: true },
   ],
   parse: parseFlightSourceConfig,
   create: (config) => createFlightSource(config),

@@ -13,7 +13,7 @@ import { LineOrigin } from "../../batch/batch.ts";
 import type { Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
 import { Ack } from "../ack.ts";
-import type { Source, SourceContext } from "../source.ts";
+import { InputUnreadable, type Source, type SourceContext } from "../source.ts";
 import type { IoContext, SourceSpec } from "../spec.ts";
 import { countLines } from "../../native/engine.ts";
 
@@ -25,8 +25,6 @@ export interface JsonSourceConfig {
 
 const GZIP_MAGIC_0 = 0x1f;
 const GZIP_MAGIC_1 = 0x8b;
-
-export class InputUnreadable extends Error {}
 
 function concat(parts: Uint8Array[], total: number): Uint8Array {
   if (parts.length === 1 && parts[0] !== undefined) return parts[0];
