@@ -8,6 +8,7 @@
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import type { ConsumerConfig, Kafka } from "kafkajs";
 import type { Ack } from "../../src/io/ack.ts";
 import { EMPTY_VALUE_REASON } from "../../src/io/kafka/lines.ts";
 import { runPipeline } from "../../src/io/pipeline.ts";
@@ -152,6 +153,80 @@ describe.skipIf(unavailable !== undefined)("kafka source and sink against a brok
     expect(failedFrom).toBeDefined();
     expect(Number(failedFrom)).toBeGreaterThan(0);
     expect(committed).toBe(failedFrom);
+  }, 120_000);
+
+  test("--kafka-key field:<name>: each match's message key is that field of its event", async () => {
+    const [input, output, group] = [uniqueName("in"), uniqueName("out"), uniqueName("g")];
+    await createTopics(kafka, [input], 2);
+    await createTopics(kafka, [output], 3);
+    const sent = events(300);
+    await produce(kafka, input, sent.map((value) => ({ value })));
+    const expected = sent.filter((_, i) => i % 3 === 0).map((line) => (JSON.parse(line) as { Image: string }).Image);
+
+    const sink = new KafkaSink({ ...sinkConfig("matches", output), key: { kind: "field", field: "Image" } });
+    const outcome = await withTimeout(
+      runPipeline(new KafkaSource(sourceConfig(input, group)), evaluator, [sink], { maxInFlight: 4, signal: new AbortController().signal }),
+      60_000,
+      "pipeline",
+    );
+    await sink.stop();
+    expect(outcome.failedBatches).toBe(0);
+
+    const matches = await readTopic(kafka, output, expected.length);
+    expect(matches.map((m) => m.key).sort()).toEqual([...expected].sort());
+    for (const m of matches) expect(m.key).toBe((JSON.parse(m.value) as { event: { Image: string } }).event.Image);
+  }, 120_000);
+
+  test("backpressure: a full pipeline pauses fetching; released, every event arrives once", async () => {
+    const [input, group] = [uniqueName("in"), uniqueName("g")];
+    await createTopics(kafka, [input], 1);
+    await produce(kafka, input, events(2000).map((value) => ({ value })), 50);
+
+    // The real client, with the source's consumer's fetches counted.
+    let fetches = 0;
+    const counting = {
+      consumer: (config: ConsumerConfig) => {
+        const consumer = kafka.consumer(config);
+        consumer.on(consumer.events.FETCH, () => fetches++);
+        return consumer;
+      },
+      admin: () => kafka.admin(),
+    } as unknown as Kafka;
+
+    const held: Ack[] = [];
+    let holding = true;
+    let evaluated = 0;
+    const holdingSink: Sink = {
+      kind: "holding",
+      role: "matches",
+      async write(result: EvalResult, ack: Ack) {
+        evaluated += result.events;
+        if (holding) held.push(ack);
+        else ack.settle("delivered");
+      },
+      async flush() {},
+      async stop() {},
+    };
+    const source = new KafkaSource(sourceConfig(input, group, { maxBatchBytes: 16 * 1024 }), counting);
+    const run = runPipeline(source, evaluator, [holdingSink], { maxInFlight: 2, signal: new AbortController().signal });
+
+    const deadline = Date.now() + 60_000;
+    while (held.length < 2 && Date.now() < deadline) await Bun.sleep(20);
+    expect(held.length).toBe(2);
+    const fetchesWhenFull = fetches;
+    // An unpaused consumer fetches several times a second (fetch wait 200 ms) with most of the topic unread.
+    await Bun.sleep(2_000);
+    expect(held.length).toBe(2);
+    expect(fetches).toBe(fetchesWhenFull);
+    expect(evaluated).toBeLessThan(2000);
+
+    holding = false;
+    for (const ack of held.splice(0)) ack.settle("delivered");
+    const outcome = await withTimeout(run, 60_000, "pipeline after release");
+    expect(outcome.failedBatches).toBe(0);
+    expect(outcome.ledger.open).toBe(0);
+    expect(evaluated).toBe(2000);
+    expect(fetches).toBeGreaterThan(fetchesWhenFull);
   }, 120_000);
 
   test("stop() drains in-flight batches, commits them and resolves", async () => {
