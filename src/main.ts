@@ -16,7 +16,7 @@ import { runCommand } from "./cli/run.ts";
 import { RulesUnusable } from "./cli/ruleset.ts";
 import { ioFlags } from "./io/registry.ts";
 import { InputUnreadable } from "./io/source.ts";
-import { routeProcessWarnings } from "./telemetry/log.ts";
+import { errorMessage, log, routeProcessWarnings } from "./telemetry/log.ts";
 import packageJson from "../package.json" with { type: "json" };
 
 const COMMANDS = [["run"], ["explain"], ["rules", "lint"], ["rules", "list"]];
@@ -73,7 +73,8 @@ try {
     console.error(`sigma: ${error.message}`);
     process.exitCode = EXIT.input;
   } else {
-    console.error(`sigma: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    console.error(`sigma: ${errorMessage(error)}`);
+    log.debug("cli.failed", { stack: error instanceof Error ? error.stack : undefined });
     process.exitCode = EXIT.failure;
   }
 }

@@ -4,16 +4,18 @@
 #   DIR/ca.pem      the CA certificate: what clients are told to trust
 #   DIR/server.pem  the server certificate, for 127.0.0.1 and localhost
 #   DIR/server.key  its private key, unencrypted PKCS#8 (what Kafka's PEM keystore reads)
-# Idempotent: a DIR that already holds all three is left alone. The keys are
-# test-only and never leave DIR (default .cache/tls, gitignored).
+# Idempotent: a DIR that already holds all three, valid for another day, is
+# left alone; otherwise all three are made anew. The keys are test-only and
+# never leave DIR (default .cache/tls, gitignored).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DIR="${1:-$ROOT/.cache/tls}"
 DAYS=30
 
-if [ -s "$DIR/ca.pem" ] && [ -s "$DIR/server.pem" ] && [ -s "$DIR/server.key" ]; then exit 0; fi
 command -v openssl >/dev/null || { echo "test-certs.sh: openssl is not installed" >&2; exit 1; }
+valid_for_a_day() { openssl x509 -checkend 86400 -noout -in "$1" >/dev/null 2>&1; }
+if [ -s "$DIR/server.key" ] && valid_for_a_day "$DIR/ca.pem" && valid_for_a_day "$DIR/server.pem"; then exit 0; fi
 
 mkdir -p "$DIR"
 WORK="$(mktemp -d "$DIR/.make.XXXXXX")"

@@ -43,6 +43,7 @@ import type { ArrowRecords } from "../batch/batch.ts";
 import { ArrayPacker, exportData, type PackedArrays } from "../batch/c-data.ts";
 import { readRecordBatchLayout, type RecordBatchLayout } from "./batch-header.ts";
 import type { FlightData, FlightDataOut, FlightDescriptor } from "./protocol.ts";
+import { errorMessage } from "../telemetry/log.ts";
 
 export class InvalidIpc extends Error {}
 
@@ -72,7 +73,7 @@ export class IpcDecoder {
     try {
       message = readRecordBatchLayout(data.dataHeader) ?? Message.decode(data.dataHeader);
     } catch (error) {
-      throw new InvalidIpc(`data_header is not an IPC message: ${describe(error)}`);
+      throw new InvalidIpc(`data_header is not an IPC message: ${errorMessage(error)}`);
     }
     if (message.bodyLength > data.dataBody.length) {
       throw new InvalidIpc(`IPC message declares a ${message.bodyLength}-byte body, data_body has ${data.dataBody.length}`);
@@ -93,7 +94,7 @@ export class IpcDecoder {
     } catch (error) {
       if (error instanceof InvalidIpc) throw error;
       const kind = message instanceof Message ? MessageHeader[message.headerType] : "RecordBatch";
-      throw new InvalidIpc(`malformed IPC ${kind ?? "message"}: ${describe(error)}`);
+      throw new InvalidIpc(`malformed IPC ${kind ?? "message"}: ${errorMessage(error)}`);
     }
   }
 
@@ -161,7 +162,7 @@ function loadBatch(schema: Schema, header: RecordBatchHeader, body: Uint8Array, 
     return new RecordBatch(schema, data);
   } catch (error) {
     if (error instanceof InvalidIpc) throw error;
-    throw new InvalidIpc(`malformed IPC RecordBatch: ${describe(error)}`);
+    throw new InvalidIpc(`malformed IPC RecordBatch: ${errorMessage(error)}`);
   }
 }
 
@@ -236,9 +237,6 @@ function layoutOf(type: DataType): { ownBuffers: number; children: Field[] } {
   }
 }
 
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Typed-array views need aligned offsets; a body at an odd offset of the gRPC frame is copied once. */
 function aligned(body: Uint8Array): Uint8Array {

@@ -44,7 +44,7 @@ import type { EvalResult } from "../io/result.ts";
 import type { RuleHeader } from "../plan/types.ts";
 import type { Sink, SinkRole } from "../io/sink.ts";
 import type { Source, SourceContext } from "../io/source.ts";
-import { log } from "../telemetry/log.ts";
+import { errorMessage, log } from "../telemetry/log.ts";
 import { authorized, handshakeAccepted, isLoopback } from "./auth.ts";
 import { IpcDecoder, IpcEncoder, InvalidIpc, encapsulatedSchema, isJsonSchema, jsonColumnSpans } from "./ipc.ts";
 import { lazyMatchBatch, matchBatch, matchSchema } from "./matches.ts";
@@ -249,7 +249,7 @@ export class FlightServer implements Source {
       ack.settle("delivered");
     } catch (error) {
       log.error("flight.reply_failed", { error });
-      ack.settle("failed", error instanceof Error ? error.message : String(error));
+      ack.settle("failed", errorMessage(error));
     }
   }
 
@@ -401,7 +401,7 @@ export class FlightServer implements Source {
           return void call.emit("error", grpcError(status.INVALID_ARGUMENT, `unknown action ${JSON.stringify(call.request.type)}`));
       }
     } catch (error) {
-      call.emit("error", grpcError(status.INTERNAL, error instanceof Error ? error.message : String(error)));
+      call.emit("error", grpcError(status.INTERNAL, errorMessage(error)));
     }
   }
 
@@ -478,7 +478,7 @@ export class FlightServer implements Source {
       const invalid = error instanceof InvalidIpc || (error instanceof Error && error.name === "WireError");
       if (invalid) this.#counters.invalid++;
       const code = invalid ? status.INVALID_ARGUMENT : status.INTERNAL;
-      const details = error instanceof Error ? error.message : String(error);
+      const details = errorMessage(error);
       log.warn("flight.call_failed", { mode, code: status[code], details });
       if (!call.cancelled) call.emit("error", grpcError(code, details));
     } finally {

@@ -20,6 +20,7 @@ import { Ack, AckLedger, type AckStatus } from "./ack.ts";
 import type { EvalResult } from "./result.ts";
 import type { Sink } from "./sink.ts";
 import type { Source, SourceContext } from "./source.ts";
+import { errorMessage } from "../telemetry/log.ts";
 
 /**
  * Batches in the engine at once. One left the engine idle between batches
@@ -100,7 +101,7 @@ export async function runPipeline(
       try {
         ({ result, latencyMs } = await evaluation);
       } catch (error) {
-        tracked.settle(error instanceof InvalidBatch ? "invalid" : "failed", error instanceof Error ? error.message : String(error));
+        tracked.settle(error instanceof InvalidBatch ? "invalid" : "failed", errorMessage(error));
         return;
       }
       options.observer?.onResult?.(result, latencyMs);
@@ -112,7 +113,7 @@ export async function runPipeline(
           try {
             await sink.write(result, ack);
           } catch (error) {
-            ack.settle("failed", error instanceof Error ? error.message : String(error));
+            ack.settle("failed", errorMessage(error));
           }
         }),
       );

@@ -11,7 +11,7 @@
  */
 
 import type { Server } from "bun";
-import { log } from "./log.ts";
+import { errorMessage, log } from "./log.ts";
 import type { ServerTls } from "../cli/args.ts";
 
 export interface AdminHooks {
@@ -100,7 +100,7 @@ export class AdminServer {
       try {
         return Response.json(await this.options.hooks.reload());
       } catch (error) {
-        return Response.json({ error: error instanceof Error ? error.message : String(error) }, { status: 500 });
+        return Response.json({ error: errorMessage(error) }, { status: 500 });
       }
     }
     return new Response("not found\n", { status: 404 });

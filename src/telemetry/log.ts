@@ -20,10 +20,27 @@ export function setLogLevel(level: LogLevel): void {
   threshold = ORDER[level];
 }
 
+/**
+ * An error as one line: its message, then each `cause`'s that it does not
+ * already contain ("connection failed: unable to verify the first
+ * certificate"). Clients such as kafkajs wrap the error that says what went
+ * wrong in a generic one, so the message alone often hides it.
+ */
+export function errorMessage(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current !== undefined && current !== null && depth < 8; depth++) {
+    const message = current instanceof Error ? current.message : String(current);
+    if (!parts.some((part) => part.includes(message))) parts.push(message);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return parts.join(": ");
+}
+
 function emit(level: LogLevel, event: string, fields: Record<string, unknown>): void {
   if (ORDER[level] < threshold) return;
   const line = JSON.stringify({ time: new Date().toISOString(), level, event, ...fields }, (_key, value: unknown) =>
-    typeof value === "bigint" ? value.toString() : value instanceof Error ? value.message : value,
+    typeof value === "bigint" ? value.toString() : value instanceof Error ? errorMessage(value) : value,
   );
   process.stderr.write(line + "\n");
 }

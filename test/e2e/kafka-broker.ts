@@ -1,30 +1,43 @@
 /**
  * Test helpers around the real broker that scripts/services/kafka.sh runs:
- * start and stop it (or say why it cannot run here), create uniquely named
- * topics, produce, and read a topic back with a bounded wait. Every wait has
- * a deadline so a broken broker fails a test instead of hanging CI.
+ * start and stop it (or say why it cannot run here), name its two client
+ * listeners (PLAINTEXT, and SASL_SSL with its CA and test user), create
+ * uniquely named topics, produce, and read a topic back with a bounded wait.
+ * The helpers' own clients use the PLAINTEXT listener: it is the same broker
+ * and the same topics. Every wait has a deadline so a broken broker fails a
+ * test instead of hanging CI.
  */
 
 import { spawnSync } from "bun";
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Kafka, logLevel, Partitioners, type Message } from "kafkajs";
+import { TLS_DIR } from "../support/tls.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const SCRIPT = `${ROOT}scripts/services/kafka.sh`;
 export const KAFKA_PORT = Number(process.env.SIGMA_TEST_KAFKA_PORT ?? "19092");
 export const BROKER = `127.0.0.1:${KAFKA_PORT}`;
+const KAFKA_SASL_PORT = Number(process.env.SIGMA_TEST_KAFKA_SASL_PORT ?? String(KAFKA_PORT + 2));
+/** The SASL_SSL listener: TLS with a certificate for 127.0.0.1 from a throwaway CA, then SASL PLAIN or SCRAM-SHA-512. */
+export const SASL_SSL_BROKER = `127.0.0.1:${KAFKA_SASL_PORT}`;
+/** The tests' CA, which signs the SASL_SSL listener's certificate; kafka.sh has it made on start. */
+export const SASL_SSL_CA = join(TLS_DIR, "ca.pem");
+/** The SASL_SSL listener's one user, for both mechanisms; kafka.sh holds the same throwaway pair. */
+export const SASL_USER = "sigma-test";
+export const SASL_PASSWORD = "sigma-test-password";
 
 /** Why the broker cannot run on this machine, or undefined when it can. */
 export function brokerUnavailableReason(): string | undefined {
-  for (const tool of ["java", "mvn"]) {
-    if (Bun.which(tool) === null) return `${tool} is not installed: skipping Kafka broker tests (install Java 17+ and Maven)`;
+  for (const tool of ["java", "mvn", "openssl"]) {
+    if (Bun.which(tool) === null) return `${tool} is not installed: skipping Kafka broker tests (install Java 17+, Maven and openssl)`;
   }
   return undefined;
 }
 
 function runScript(command: "start" | "stop"): void {
   const result = spawnSync(["bash", SCRIPT, command], {
-    env: { ...process.env, KAFKA_PORT: String(KAFKA_PORT) },
+    env: { ...process.env, KAFKA_PORT: String(KAFKA_PORT), KAFKA_SASL_PORT: String(KAFKA_SASL_PORT) },
     stdout: "pipe",
     stderr: "pipe",
     timeout: 240_000,

@@ -5,13 +5,19 @@
  * (b) malformed and empty messages reach the dead-letter topic with the
  *     reason in the `sigma-reason` header;
  * (c) at-least-once: the consumer is killed with SIGKILL mid-stream and
- *     restarted, and every expected match is present (duplicates allowed).
+ *     restarted, and every expected match is present (duplicates allowed);
+ * (d) the round trip of (a) over the SASL_SSL listener, TLS trusting the
+ *     test CA, once per SASL mechanism, the password from the environment;
+ * (e) a wrong password ends the run at once with an authentication error;
+ * (f) TLS without --kafka-ca (the test CA is not a system CA) ends the run
+ *     with a certificate error after kafkajs's retries.
  * Topics and groups are unique per test; every wait is bounded.
  */
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { spawn, type Subprocess } from "bun";
+import { PASSWORD_ENV } from "../../src/io/kafka/client.ts";
 import {
   BROKER,
   brokerUnavailableReason,
@@ -19,6 +25,10 @@ import {
   createTopics,
   produce,
   readTopic,
+  SASL_PASSWORD,
+  SASL_SSL_BROKER,
+  SASL_SSL_CA,
+  SASL_USER,
   startBroker,
   stopBroker,
   testKafka,
@@ -61,12 +71,12 @@ interface Run {
   exited: Promise<{ code: number | null; stderr: string }>;
 }
 
-function runSigma(args: string[]): Run {
-  const child = spawn([BINARY, "--rules", RULES, "--input", "kafka", "--brokers", BROKER, "--output", "kafka", "--quiet", ...args], {
+function runSigma(args: string[], brokers = BROKER, env: Record<string, string> = {}): Run {
+  const child = spawn([BINARY, "--rules", RULES, "--input", "kafka", "--brokers", brokers, "--output", "kafka", "--quiet", ...args], {
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
-    env: { ...process.env, SIGMA_LOG: "warn" },
+    env: { ...process.env, SIGMA_LOG: "warn", ...env },
   });
   const exited = (async () => {
     const [stderr] = await Promise.all([new Response(child.stderr).text(), new Response(child.stdout).text()]);
@@ -83,6 +93,21 @@ async function finish(run: Run, timeoutMs: number): Promise<{ code: number | nul
   } finally {
     clearTimeout(timer);
   }
+}
+
+type Mechanism = "plain" | "scram-sha-512";
+
+/** sigma on the SASL_SSL listener as the test user; the password travels in the environment, never in argv. */
+function runSigmaSaslSsl(mechanism: Mechanism, password: string, args: string[], tls = ["--kafka-tls", "--kafka-ca", SASL_SSL_CA]): Run {
+  const sasl = ["--kafka-sasl-mechanism", mechanism, "--kafka-username", SASL_USER];
+  return runSigma([...args, ...tls, ...sasl], SASL_SSL_BROKER, { [PASSWORD_ENV]: password });
+}
+
+/** Like finish(), also timing the run, for the failures that must come quickly. */
+async function timedFinish(run: Run, timeoutMs: number): Promise<{ code: number | null; stderr: string; seconds: number }> {
+  const started = performance.now();
+  const result = await finish(run, timeoutMs);
+  return { ...result, seconds: (performance.now() - started) / 1000 };
 }
 
 function matchSeqs(values: string[]): number[] {
@@ -190,4 +215,56 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     expect(missing.length).toBe(0);
     expect(seen.size).toBe(expected.length);
   }, 300_000);
+
+  test.each<Mechanism>(["scram-sha-512", "plain"])("(d) round trip over SASL_SSL with %s: exactly the expected matches", async (mechanism) => {
+    const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];
+    await createTopics(kafka, [input], 3);
+    await createTopics(kafka, [output], 1);
+    const produced = events(3000);
+    await produce(kafka, input, produced.map(({ value }) => ({ value })));
+    const expected = produced.filter((e) => e.matches).map((e) => e.seq);
+
+    const run = runSigmaSaslSsl(mechanism, SASL_PASSWORD, ["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output]);
+    const { code, stderr } = await finish(run, 90_000);
+    expect(stderr).not.toContain('"level":"error"');
+    expect(code).toBe(0);
+
+    const out = await readTopic(kafka, output, expected.length);
+    expect(out.length).toBe(expected.length);
+    expect(matchSeqs(out.map((m) => m.value)).sort((a, b) => a - b)).toEqual(expected);
+    // The group committed through the SASL_SSL connection: all of the input is consumed.
+    const committed = [...(await committedOffsets(kafka, group, input)).values()].reduce((sum, o) => sum + Math.max(0, Number(o)), 0);
+    expect(committed).toBe(produced.length);
+  }, 150_000);
+
+  test.each<Mechanism>(["scram-sha-512", "plain"])("(e) a wrong %s password fails fast with an authentication error", async (mechanism) => {
+    const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];
+    await createTopics(kafka, [input, output], 1);
+    const wrong = `not-${SASL_PASSWORD}`;
+
+    const run = runSigmaSaslSsl(mechanism, wrong, ["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output]);
+    const { code, stderr, seconds } = await timedFinish(run, 60_000);
+    expect(code).toBe(4);
+    // kafkajs does not retry a rejected password, so the run ends in about a second.
+    expect(seconds).toBeLessThan(20);
+    // The CLI's own last word, one line, names the brokers, the cause and what to check.
+    expect(stderr).toMatch(new RegExp(`^sigma: Kafka at ${SASL_SSL_BROKER}: .*authentication failed.* \\(check --kafka-sasl-mechanism, --kafka-username and ${PASSWORD_ENV}\\)$`, "im"));
+    expect(stderr).not.toContain(wrong);
+  }, 90_000);
+
+  test("(f) TLS without --kafka-ca does not trust the test CA and fails with a certificate error", async () => {
+    const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];
+    await createTopics(kafka, [input, output], 1);
+
+    const run = runSigmaSaslSsl("scram-sha-512", SASL_PASSWORD, ["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output], ["--kafka-tls"]);
+    const { code, stderr, seconds } = await timedFinish(run, 90_000);
+    expect(code).toBe(4);
+    // kafkajs retries a failed connection (about 12 s with its defaults) before giving up.
+    expect(seconds).toBeLessThan(60);
+    // The TLS error, kafkajs's cause under its generic one, reaches the CLI's one-line report. Its wording
+    // depends on whether the broker sends the CA with its certificate ("unable to verify the first
+    // certificate" when not, "self-signed certificate in certificate chain" when it does).
+    expect(stderr).toMatch(new RegExp(`^sigma: Kafka at ${SASL_SSL_BROKER}: .*certificate.* \\(does --kafka-ca name the CA that signed the brokers' certificates\\?\\)$`, "m"));
+    expect(stderr).not.toMatch(/authentication failed/i);
+  }, 120_000);
 });

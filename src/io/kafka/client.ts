@@ -11,7 +11,7 @@
 import { Kafka, logLevel, type KafkaConfig, type LogEntry, type SASLOptions } from "kafkajs";
 import type { FlagSpec, Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
-import { log } from "../../telemetry/log.ts";
+import { errorMessage, log } from "../../telemetry/log.ts";
 
 export type SaslMechanism = "plain" | "scram-sha-256" | "scram-sha-512";
 const SASL_MECHANISMS: readonly SaslMechanism[] = ["plain", "scram-sha-256", "scram-sha-512"];
@@ -76,6 +76,17 @@ export function parseKafkaConnection(options: Options, env: Record<string, strin
     config.tls = {};
   }
   return config;
+}
+
+/** A failure to reach or log in to the brokers, as one line naming them, with what to check for a known cause. */
+export function connectionFailure(connection: KafkaConnectionConfig, error: unknown): string {
+  const message = errorMessage(error);
+  const hint = /certificate/i.test(message)
+    ? " (does --kafka-ca name the CA that signed the brokers' certificates?)"
+    : /authentication failed/i.test(message)
+      ? ` (check --kafka-sasl-mechanism, --kafka-username and ${PASSWORD_ENV})`
+      : "";
+  return `Kafka at ${connection.brokers.join(",")}: ${message}${hint}`;
 }
 
 function isSaslMechanism(value: string): value is SaslMechanism {

@@ -18,7 +18,7 @@ import type { Ack } from "../ack.ts";
 import type { EvalResult } from "../result.ts";
 import type { Sink, SinkRole } from "../sink.ts";
 import type { SinkSpec } from "../spec.ts";
-import { log } from "../../telemetry/log.ts";
+import { errorMessage, log } from "../../telemetry/log.ts";
 
 export interface FlightSinkConfig {
   role: SinkRole;
@@ -74,7 +74,7 @@ export class FlightSink implements Sink {
   /** The stream is broken: the next batch opens a new one. */
   #failed(ack: Ack, error: unknown): void {
     this.#writer = null;
-    ack.settle("failed", `DoPut to ${this.config.location} failed: ${error instanceof Error ? error.message : String(error)}`);
+    ack.settle("failed", `DoPut to ${this.config.location} failed: ${errorMessage(error)}`);
   }
 
   #track(promise: Promise<void>): void {

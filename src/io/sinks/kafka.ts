@@ -18,9 +18,9 @@
 import { Partitioners, type ICustomPartitioner, type Kafka, type Message, type Producer } from "kafkajs";
 import type { Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
-import { log } from "../../telemetry/log.ts";
+import { errorMessage, log } from "../../telemetry/log.ts";
 import type { Ack } from "../ack.ts";
-import { createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
+import { connectionFailure, createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
 import { allDeadLetters } from "../kafka/lines.ts";
 import { deadLetterRecord, matchRecordBuffers } from "../records.ts";
 import type { EvalResult } from "../result.ts";
@@ -182,14 +182,16 @@ export class KafkaSink implements Sink {
       ack.settle("delivered");
       return;
     }
-    this.#connected ??= this.#producer.connect();
+    this.#connected ??= this.#producer.connect().catch((error: unknown) => {
+      throw new Error(connectionFailure(this.#config.connection, error));
+    });
     await this.#connected;
     while (this.#pending.size >= this.#config.maxPendingBatches) await Promise.race(this.#pending);
     const { topic } = this.#config;
     const sent = Promise.all(slices(messages).map((part) => this.#producer.send({ topic, acks: -1, messages: part }))).then(
       () => ack.settle("delivered"),
       (error: unknown) => {
-        const reason = `kafka send to ${topic} failed: ${error instanceof Error ? error.message : String(error)}`;
+        const reason = `kafka send to ${topic} failed: ${errorMessage(error)}`;
         log.error("kafka.send_failed", { topic, messages: messages.length, error: reason });
         ack.settle("failed", reason);
       },

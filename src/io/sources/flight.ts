@@ -15,6 +15,7 @@ import type { FlightData } from "../../flight/protocol.ts";
 import { Ack } from "../ack.ts";
 import { InputUnreadable, type Source, type SourceContext } from "../source.ts";
 import type { SourceSpec } from "../spec.ts";
+import { errorMessage } from "../../telemetry/log.ts";
 
 export interface FlightSourceConfig {
   location: string;
@@ -56,7 +57,7 @@ export class FlightSource implements Source {
     } catch (error) {
       // A cancel from stop() ends the stream with CANCELLED: that is a clean end, not a failure.
       if (this.#stopped) return;
-      const why = error instanceof Error ? error.message : String(error);
+      const why = errorMessage(error);
       throw new InputUnreadable(`DoGet of ${this.config.ticket} from ${this.config.location} failed after ${number} batches: ${why}`);
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);

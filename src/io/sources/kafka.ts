@@ -26,12 +26,12 @@
 import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
 import type { Options } from "../../cli/args.ts";
 import { UsageError } from "../../cli/args.ts";
-import { log } from "../../telemetry/log.ts";
+import { errorMessage, log } from "../../telemetry/log.ts";
 import { Ack, type AckStatus } from "../ack.ts";
-import { createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
+import { connectionFailure, createKafkaClient, kafkaConnectionFlags, parseKafkaConnection, type KafkaConnectionConfig } from "../kafka/client.ts";
 import { messagesToBatch } from "../kafka/lines.ts";
 import { CoalescingCommitter, ContiguousOffsets, type BatchTicket, type PartitionOffset } from "../kafka/offsets.ts";
-import type { Source, SourceContext } from "../source.ts";
+import { InputUnreadable, type Source, type SourceContext } from "../source.ts";
 import type { SourceSpec } from "../spec.ts";
 
 export interface KafkaSourceConfig {
@@ -71,15 +71,12 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Awaits `work`, calling kafkajs heartbeat() meanwhile so a long backpressure wait keeps group membership. */
 async function whileHeartbeating<T>(work: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
   const timer = setInterval(() => {
     // A heartbeat during a rebalance rejects; kafkajs rejoins after this batch.
-    heartbeat().catch((error: unknown) => log.debug("kafka.heartbeat_failed", { error: errorText(error) }));
+    heartbeat().catch((error: unknown) => log.debug("kafka.heartbeat_failed", { error: errorMessage(error) }));
   }, HEARTBEAT_EVERY_MS);
   try {
     return await work;
@@ -133,21 +130,25 @@ export class KafkaSource implements Source {
     this.#consumer = consumer;
     this.#committer = new CoalescingCommitter(
       (offsets) => consumer.commitOffsets(offsets),
-      (error, offsets) => log.warn("kafka.commit_failed", { error: errorText(error), offsets }),
+      (error, offsets) => log.warn("kafka.commit_failed", { error: errorMessage(error), offsets }),
     );
     const onAbort = (): void => this.#beginStop();
     ctx.signal.addEventListener("abort", onAbort);
     if (ctx.signal.aborted) this.#beginStop();
     try {
-      await consumer.connect();
-      if (this.#config.stopAtEnd) await this.#loadEndOffsets();
+      try {
+        await consumer.connect();
+        if (this.#config.stopAtEnd) await this.#loadEndOffsets();
+      } catch (error) {
+        throw new InputUnreadable(connectionFailure(this.#config.connection, error));
+      }
       // A rebalance invalidates in-flight batches: their offsets stay uncommitted (see offsets.ts).
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
         if (this.#offsets.pending > 0) log.info("kafka.rebalanced", { pending: this.#offsets.pending, memberId: event.payload.memberId });
         this.#offsets.reset();
       });
       consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) this.#fail(`kafka consumer crashed: ${errorText(event.payload.error)}`);
+        if (!event.payload.restart) this.#fail(`kafka consumer crashed: ${errorMessage(event.payload.error)}`);
       });
       await consumer.subscribe({ topics, fromBeginning });
       if (this.#config.stopAtEnd && this.#endOffsets.size === 0) this.#beginStop();
@@ -167,7 +168,7 @@ export class KafkaSource implements Source {
       await this.#drain();
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
-      await consumer.disconnect().catch((error: unknown) => log.warn("kafka.disconnect_failed", { error: errorText(error) }));
+      await consumer.disconnect().catch((error: unknown) => log.warn("kafka.disconnect_failed", { error: errorMessage(error) }));
     }
     if (this.#failure !== undefined) throw this.#failure;
   }
