@@ -10,7 +10,9 @@
  *     test CA, once per SASL mechanism, the password from the environment;
  * (e) a wrong password ends the run at once with an authentication error;
  * (f) TLS without --kafka-ca (the test CA is not a system CA) ends the run
- *     with a certificate error after kafkajs's retries.
+ *     with a certificate error after kafkajs's retries;
+ * (g) SIGTERM or SIGINT mid-stream: exit 0, and every match of what the
+ *     group committed is in the output topic.
  * Topics and groups are unique per test; every wait is bounded.
  */
 
@@ -215,6 +217,43 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     expect(missing.length).toBe(0);
     expect(seen.size).toBe(expected.length);
   }, 300_000);
+
+  test.each<"SIGTERM" | "SIGINT">(["SIGTERM", "SIGINT"])("(g) %s mid-stream: fetching stops, in-flight batches drain and commit, exit 0", async (signal) => {
+    const [input, output, group] = [uniqueName("e2e-in"), uniqueName("e2e-out"), uniqueName("e2e-g")];
+    // One partition: event seq is its offset, so the commit says exactly which matches must be out.
+    await createTopics(kafka, [input, output], 1);
+    const total = 60_000;
+    const produced = events(total);
+    await produce(kafka, input, produced.map(({ value }) => ({ value })), 500);
+
+    const slow = ["--kafka-max-batch-bytes", "16384", "--max-in-flight", "2"];
+    const run = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-out-topic", output, ...slow]);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const deadline = Date.now() + 60_000;
+      let written = 0;
+      while (written === 0 && Date.now() < deadline) {
+        await Bun.sleep(50);
+        written = (await admin.fetchTopicOffsets(output)).reduce((sum, p) => sum + Number(p.high), 0);
+      }
+      expect(written).toBeGreaterThan(0);
+    } finally {
+      await admin.disconnect();
+    }
+    run.child.kill(signal);
+    const { code, stderr } = await finish(run, 60_000);
+    expect(stderr).not.toContain('"level":"error"');
+    expect(code).toBe(0);
+
+    const committed = Number((await committedOffsets(kafka, group, input)).get(0) ?? "-1");
+    expect(committed).toBeGreaterThan(0);
+    expect(committed).toBeLessThan(total);
+    const expected = produced.filter((e) => e.matches && e.seq < committed).map((e) => e.seq);
+    const out = await readTopic(kafka, output, expected.length, 60_000);
+    const seen = new Set(matchSeqs(out.map((m) => m.value)));
+    expect(expected.filter((seq) => !seen.has(seq))).toEqual([]);
+  }, 180_000);
 
   test.each<Mechanism>(["scram-sha-512", "plain"])("(d) round trip over SASL_SSL with %s: exactly the expected matches", async (mechanism) => {
     const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];
