@@ -12,7 +12,8 @@
  * (f) TLS without --kafka-ca (the test CA is not a system CA) ends the run
  *     with a certificate error after kafkajs's retries;
  * (g) SIGTERM or SIGINT mid-stream: exit 0, and every match of what the
- *     group committed is in the output topic.
+ *     group committed is in the output topic;
+ * (h) a missing input topic is "input unreadable" (exit 4), said in one line.
  * Topics and groups are unique per test; every wait is bounded.
  */
 
@@ -254,6 +255,14 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     const seen = new Set(matchSeqs(out.map((m) => m.value)));
     expect(expected.filter((seq) => !seen.has(seq))).toEqual([]);
   }, 180_000);
+
+  test("(h) an input topic that does not exist: input unreadable, in one line that says so", async () => {
+    const [input, output, group] = [uniqueName("e2e-missing"), uniqueName("e2e-out"), uniqueName("e2e-g")];
+    const run = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-out-topic", output]);
+    const { code, stderr } = await finish(run, 60_000);
+    expect(code).toBe(4);
+    expect(stderr).toContain(`sigma: Kafka at ${BROKER}: This server does not host this topic-partition (does every --topic exist?`);
+  }, 90_000);
 
   test.each<Mechanism>(["scram-sha-512", "plain"])("(d) round trip over SASL_SSL with %s: exactly the expected matches", async (mechanism) => {
     const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];

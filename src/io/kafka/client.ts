@@ -78,14 +78,16 @@ export function parseKafkaConnection(options: Options, env: Record<string, strin
   return config;
 }
 
-/** A failure to reach or log in to the brokers, as one line naming them, with what to check for a known cause. */
+/** A failure to reach, log in to or subscribe at the brokers, as one line naming them, with what to check for a known cause. */
 export function connectionFailure(connection: KafkaConnectionConfig, error: unknown): string {
   const message = errorMessage(error);
   const hint = /certificate/i.test(message)
     ? " (does --kafka-ca name the CA that signed the brokers' certificates?)"
     : /authentication failed/i.test(message)
       ? ` (check --kafka-sasl-mechanism, --kafka-username and ${PASSWORD_ENV})`
-      : "";
+      : /does not host this topic-partition/i.test(message)
+        ? " (does every --topic exist? sigma does not create the topics it reads)"
+        : "";
   return `Kafka at ${connection.brokers.join(",")}: ${message}${hint}`;
 }
 

@@ -135,22 +135,22 @@ export class KafkaSource implements Source {
     const onAbort = (): void => this.#beginStop();
     ctx.signal.addEventListener("abort", onAbort);
     if (ctx.signal.aborted) this.#beginStop();
+    // A rebalance invalidates in-flight batches: their offsets stay uncommitted (see offsets.ts).
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      if (this.#offsets.pending > 0) log.info("kafka.rebalanced", { pending: this.#offsets.pending, memberId: event.payload.memberId });
+      this.#offsets.reset();
+    });
+    consumer.on(consumer.events.CRASH, (event) => {
+      if (!event.payload.restart) this.#fail(`kafka consumer crashed: ${errorMessage(event.payload.error)}`);
+    });
     try {
       try {
         await consumer.connect();
         if (this.#config.stopAtEnd) await this.#loadEndOffsets();
+        await consumer.subscribe({ topics, fromBeginning });
       } catch (error) {
         throw new InputUnreadable(connectionFailure(this.#config.connection, error));
       }
-      // A rebalance invalidates in-flight batches: their offsets stay uncommitted (see offsets.ts).
-      consumer.on(consumer.events.GROUP_JOIN, (event) => {
-        if (this.#offsets.pending > 0) log.info("kafka.rebalanced", { pending: this.#offsets.pending, memberId: event.payload.memberId });
-        this.#offsets.reset();
-      });
-      consumer.on(consumer.events.CRASH, (event) => {
-        if (!event.payload.restart) this.#fail(`kafka consumer crashed: ${errorMessage(event.payload.error)}`);
-      });
-      await consumer.subscribe({ topics, fromBeginning });
       if (this.#config.stopAtEnd && this.#endOffsets.size === 0) this.#beginStop();
       if (!this.#stopping) {
         await consumer.run({
