@@ -113,6 +113,23 @@ async function timedFinish(run: Run, timeoutMs: number): Promise<{ code: number 
   return { ...result, seconds: (performance.now() - started) / 1000 };
 }
 
+/** Waits, at most `timeoutMs`, until `topic` holds a message: how many it holds then (0 on timeout). */
+async function firstOutput(topic: string, timeoutMs: number): Promise<number> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    let written = 0;
+    while (written === 0 && Date.now() < deadline) {
+      await Bun.sleep(50);
+      written = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    }
+    return written;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 function matchSeqs(values: string[]): number[] {
   return values.map((v) => (JSON.parse(v) as { event: { seq: number } }).event.seq);
 }
@@ -188,19 +205,7 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     // Small batches and one batch in flight make the first run slow enough to be killed mid-stream.
     const slow = ["--kafka-max-batch-bytes", "16384", "--max-in-flight", "1"];
     const first = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-out-topic", output, ...slow]);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const deadline = Date.now() + 60_000;
-      let written = 0;
-      while (written === 0 && Date.now() < deadline) {
-        await Bun.sleep(50);
-        written = (await admin.fetchTopicOffsets(output)).reduce((sum, p) => sum + Number(p.high), 0);
-      }
-      expect(written).toBeGreaterThan(0);
-    } finally {
-      await admin.disconnect();
-    }
+    expect(await firstOutput(output, 60_000)).toBeGreaterThan(0);
     first.child.kill("SIGKILL");
     const killed = await finish(first, 10_000);
     expect(killed.code).not.toBe(0);
@@ -229,19 +234,7 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
 
     const slow = ["--kafka-max-batch-bytes", "16384", "--max-in-flight", "2"];
     const run = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-out-topic", output, ...slow]);
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const deadline = Date.now() + 60_000;
-      let written = 0;
-      while (written === 0 && Date.now() < deadline) {
-        await Bun.sleep(50);
-        written = (await admin.fetchTopicOffsets(output)).reduce((sum, p) => sum + Number(p.high), 0);
-      }
-      expect(written).toBeGreaterThan(0);
-    } finally {
-      await admin.disconnect();
-    }
+    expect(await firstOutput(output, 60_000)).toBeGreaterThan(0);
     run.child.kill(signal);
     const { code, stderr } = await finish(run, 60_000);
     expect(stderr).not.toContain('"level":"error"');
