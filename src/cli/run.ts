@@ -60,7 +60,7 @@ function printSummary(summary: RunSummary): void {
   for (const rule of summary.topRules) console.error(`  ${String(rule.matches).padStart(8)}  ${rule.title} [${rule.id}]`);
 }
 
-function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector): AdminServer | null {
+function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector, input: Source): AdminServer | null {
   const address = options.string("admin");
   if (address === undefined) return null;
   const tls = options.certificateAndKey("admin-tls-cert", "admin-tls-key");
@@ -73,7 +73,7 @@ function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollecto
       metrics: () => {
         const engine = live.stats();
         const totals = summary.finish();
-        return {
+        const values = {
           events_total: totals.events,
           matches_total: totals.matches,
           dead_letters_total: totals.deadLetters,
@@ -86,6 +86,7 @@ function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollecto
           rules_generation: live.generation,
           process_resident_memory_bytes: process.memoryUsage().rss,
         };
+        return { values, labelled: input.metrics?.() ?? [] };
       },
       reload: () => live.reload(),
     },
@@ -154,7 +155,7 @@ export async function runCommand(options: Options): Promise<number> {
   }
   const input = mergeSources(inputs);
 
-  const admin = startAdmin(options, live, summary);
+  const admin = startAdmin(options, live, summary, input);
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();

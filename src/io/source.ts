@@ -10,6 +10,7 @@
  */
 
 import type { Batch } from "../batch/batch.ts";
+import type { LabelledMetric } from "../telemetry/metrics.ts";
 import type { Ack, AckLedger } from "./ack.ts";
 
 export interface SourceContext {
@@ -29,4 +30,6 @@ export interface Source {
   /** Resolves when the source is exhausted or stopped and every batch was emitted. */
   start(ctx: SourceContext): Promise<void>;
   stop(): Promise<void>;
+  /** What the source reports on /metrics beside the pipeline's counters (Kafka: each partition's lag). */
+  metrics?(): LabelledMetric[];
 }

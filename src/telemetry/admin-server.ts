@@ -13,10 +13,11 @@
 import type { Server } from "bun";
 import { errorMessage, log } from "./log.ts";
 import type { ServerTls } from "../cli/args.ts";
+import { renderLabelled, type LabelledMetric } from "./metrics.ts";
 
 export interface AdminHooks {
-  /** Counters and gauges, by metric name (without the `sigma_` prefix). */
-  metrics(): Record<string, number>;
+  /** Counters and gauges by metric name (without the `sigma_` prefix), and the labelled ones. */
+  metrics(): { values: Record<string, number>; labelled: LabelledMetric[] };
   reload(): Promise<unknown>;
 }
 
@@ -52,12 +53,13 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(match[2]) };
 }
 
-export function renderMetrics(values: Record<string, number>): string {
+export function renderMetrics(values: Record<string, number>, labelled: readonly LabelledMetric[]): string {
   let out = "";
   for (const [name, value] of Object.entries(values)) {
     const kind = name.endsWith("_total") ? "counter" : "gauge";
     out += `# HELP sigma_${name} ${HELP[name] ?? name}\n# TYPE sigma_${name} ${kind}\nsigma_${name} ${value}\n`;
   }
+  for (const metric of labelled) out += renderLabelled(metric);
   return out;
 }
 
@@ -89,7 +91,8 @@ export class AdminServer {
   async #handle(request: Request): Promise<Response> {
     const path = new URL(request.url).pathname;
     if (request.method === "GET" && path === "/metrics") {
-      return new Response(renderMetrics(this.options.hooks.metrics()), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      const { values, labelled } = this.options.hooks.metrics();
+      return new Response(renderMetrics(values, labelled), { headers: { "content-type": "text/plain; version=0.0.4" } });
     }
     if (request.method === "GET" && path === "/healthz") return new Response("ok\n");
     if (request.method === "POST" && path === "/reload") {

@@ -13,7 +13,8 @@
  *     with a certificate error after kafkajs's retries;
  * (g) SIGTERM or SIGINT mid-stream: exit 0, and every match of what the
  *     group committed is in the output topic;
- * (h) a missing input topic is "input unreadable" (exit 4), said in one line.
+ * (h) a missing input topic is "input unreadable" (exit 4), said in one line;
+ * (i) /metrics reports each partition's log end, committed offset and lag.
  * Topics and groups are unique per test; every wait is bounded.
  */
 
@@ -111,6 +112,16 @@ async function timedFinish(run: Run, timeoutMs: number): Promise<{ code: number 
   const started = performance.now();
   const result = await finish(run, timeoutMs);
   return { ...result, seconds: (performance.now() - started) / 1000 };
+}
+
+async function endOffsets(topic: string): Promise<{ partition: number; high: string }[]> {
+  const admin = testKafka().admin();
+  await admin.connect();
+  try {
+    return await admin.fetchTopicOffsets(topic);
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 /** Waits, at most `timeoutMs`, until `topic` holds a message: how many it holds then (0 on timeout). */
@@ -248,6 +259,38 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     const seen = new Set(matchSeqs(out.map((m) => m.value)));
     expect(expected.filter((seq) => !seen.has(seq))).toEqual([]);
   }, 180_000);
+
+  test("(i) /metrics: each partition's log end, committed offset and lag, which reaches 0 once all is acknowledged", async () => {
+    const [input, output, group] = [uniqueName("e2e-in"), uniqueName("e2e-out"), uniqueName("e2e-g")];
+    await createTopics(kafka, [input], 2);
+    await createTopics(kafka, [output], 1);
+    await produce(kafka, input, events(4000).map(({ value }) => ({ value })));
+    const ends = new Map((await endOffsets(input)).map((p) => [String(p.partition), Number(p.high)]));
+
+    const server = Bun.serve({ port: 0, fetch: () => new Response() });
+    const port = server.port ?? 0;
+    await server.stop(true);
+    const run = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-out-topic", output, "--admin", `127.0.0.1:${port}`]);
+    const gauge = (text: string, name: string, partition: string): number => {
+      const line = new RegExp(`^sigma_${name}\\{topic="${input}",partition="${partition}"\\} (\\S+)$`, "m").exec(text);
+      return Number(line?.[1] ?? NaN);
+    };
+    let text = "";
+    const deadline = Date.now() + 60_000;
+    const settled = (): boolean => [...ends.keys()].every((p) => gauge(text, "kafka_consumer_lag", p) === 0);
+    while (Date.now() < deadline && (text === "" || !settled())) {
+      await Bun.sleep(200);
+      text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text(), () => "");
+    }
+    run.child.kill("SIGTERM");
+    expect((await finish(run, 60_000)).code).toBe(0);
+    for (const [partition, end] of ends) {
+      expect(gauge(text, "kafka_log_end_offset", partition)).toBe(end);
+      expect(gauge(text, "kafka_committed_offset", partition)).toBe(end);
+      expect(gauge(text, "kafka_consumer_lag", partition)).toBe(0);
+    }
+    expect(text).toContain("# TYPE sigma_kafka_consumer_lag gauge");
+  }, 120_000);
 
   test("(h) an input topic that does not exist: input unreadable, in one line that says so", async () => {
     const [input, output, group] = [uniqueName("e2e-missing"), uniqueName("e2e-out"), uniqueName("e2e-g")];

@@ -33,6 +33,7 @@ import { messagesToBatch } from "../kafka/lines.ts";
 import { CoalescingCommitter, ContiguousOffsets, type BatchTicket, type PartitionOffset } from "../kafka/offsets.ts";
 import { InputUnreadable, type Source, type SourceContext } from "../source.ts";
 import type { SourceSpec } from "../spec.ts";
+import type { LabelledMetric } from "../../telemetry/metrics.ts";
 
 export interface KafkaSourceConfig {
   connection: KafkaConnectionConfig;
@@ -65,6 +66,13 @@ const FETCH_MAX_WAIT_MS = 200;
 /** The consumer's fetch settings for batches of at most `maxBatchBytes` per partition (bench/kafka.ts uses them too). */
 export function fetchSettings(maxBatchBytes: number): { maxBytesPerPartition: number; maxBytes: number; maxWaitTimeInMs: number } {
   return { maxBytesPerPartition: maxBatchBytes, maxBytes: Math.max(maxBatchBytes * 4, 50 << 20), maxWaitTimeInMs: FETCH_MAX_WAIT_MS };
+}
+
+interface PartitionPosition {
+  topic: string;
+  partition: number;
+  logEnd: number;
+  committed: number;
 }
 
 function partitionKey(topic: string, partition: number): string {
@@ -101,6 +109,8 @@ export class KafkaSource implements Source {
   #ackWaiters: (() => void)[] = [];
   /** Partitions still short of their end offset, for `stopAtEnd`. */
   #endOffsets = new Map<string, bigint>();
+  /** Each assigned partition's offsets as /metrics reports them. */
+  readonly #positions = new Map<string, PartitionPosition>();
 
   constructor(config: KafkaSourceConfig, kafka: Kafka = createKafkaClient(config.connection)) {
     this.#config = config;
@@ -139,6 +149,7 @@ export class KafkaSource implements Source {
     consumer.on(consumer.events.GROUP_JOIN, (event) => {
       if (this.#offsets.pending > 0) log.info("kafka.rebalanced", { pending: this.#offsets.pending, memberId: event.payload.memberId });
       this.#offsets.reset();
+      this.#forgetUnassigned(event.payload.memberAssignment);
     });
     consumer.on(consumer.events.CRASH, (event) => {
       if (!event.payload.restart) this.#fail(`kafka consumer crashed: ${errorMessage(event.payload.error)}`);
@@ -178,6 +189,7 @@ export class KafkaSource implements Source {
     // Once stopping, fetched batches are left unread and uncommitted: the next run reads them.
     if (this.#stopping || batch.messages.length === 0) return;
     const rows = messagesToBatch(batch.topic, batch.partition, batch.messages);
+    this.#notePosition(batch.topic, batch.partition, batch.highWatermark, batch.firstOffset() ?? "0");
     const ticket = this.#offsets.register(batch.topic, batch.partition, batch.firstOffset() ?? "0", batch.lastOffset());
     const ack = new Ack((status, reason) => this.#onAck(ticket, status, reason), ctx.ledger);
     await whileHeartbeating(ctx.emit(rows, ack), payload.heartbeat);
@@ -194,6 +206,8 @@ export class KafkaSource implements Source {
       );
     }
     if (position !== undefined) {
+      const known = this.#positions.get(partitionKey(position.topic, position.partition));
+      if (known !== undefined) known.committed = Number(position.offset);
       this.#committer?.request(position);
       this.#noteCommitted(position);
     }
@@ -260,6 +274,37 @@ export class KafkaSource implements Source {
       await admin.disconnect();
     }
     log.info("kafka.stop_at_end", { partitionsToRead: this.#endOffsets.size });
+  }
+
+  /** A fetched batch's news: the log end; and, for a partition's first batch, where its reading started. */
+  #notePosition(topic: string, partition: number, highWatermark: string, firstOffset: string): void {
+    const key = partitionKey(topic, partition);
+    const known = this.#positions.get(key);
+    if (known !== undefined) known.logEnd = Number(highWatermark);
+    else this.#positions.set(key, { topic, partition, logEnd: Number(highWatermark), committed: Number(firstOffset) });
+  }
+
+  #forgetUnassigned(assignment: Record<string, number[]>): void {
+    for (const [key, position] of this.#positions) {
+      if (!(assignment[position.topic] ?? []).includes(position.partition)) this.#positions.delete(key);
+    }
+  }
+
+  /**
+   * Per assigned partition: the log end offset at the last fetch, the
+   * committed offset (where a restart reads from; before the first commit,
+   * where this run started), and the lag between them: records whose
+   * matches are not yet acknowledged by every output.
+   */
+  metrics(): LabelledMetric[] {
+    const positions = [...this.#positions.values()];
+    const labels = (p: PartitionPosition): Record<string, string> => ({ topic: p.topic, partition: String(p.partition) });
+    const series = (value: (p: PartitionPosition) => number) => positions.map((p) => ({ labels: labels(p), value: value(p) }));
+    return [
+      { name: "kafka_log_end_offset", help: "the partition's log end offset (high watermark) at the last fetch", kind: "gauge", series: series((p) => p.logEnd) },
+      { name: "kafka_committed_offset", help: "the partition's offset a restart reads from: every match before it is acknowledged", kind: "gauge", series: series((p) => p.committed) },
+      { name: "kafka_consumer_lag", help: "log end offset minus committed offset: records whose matches are not yet acknowledged", kind: "gauge", series: series((p) => Math.max(0, p.logEnd - p.committed)) },
+    ];
   }
 
   #noteCommitted(position: PartitionOffset): void {

@@ -5,6 +5,7 @@
  * commits only what its own batches delivered.
  */
 
+import type { LabelledMetric } from "../../telemetry/metrics.ts";
 import type { Source, SourceContext } from "../source.ts";
 
 export class MergedSource implements Source {
@@ -20,6 +21,10 @@ export class MergedSource implements Source {
 
   async stop(): Promise<void> {
     await Promise.all(this.sources.map((s) => s.stop()));
+  }
+
+  metrics(): LabelledMetric[] {
+    return this.sources.flatMap((s) => s.metrics?.() ?? []);
   }
 }
 

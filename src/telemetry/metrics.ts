@@ -1,0 +1,31 @@
+/**
+ * Metrics with labels, for what comes in several series: a Kafka
+ * partition's lag, one series per topic and partition. Sources report them
+ * (`Source.metrics`); the admin endpoint renders them beside its own
+ * unlabelled counters, in the Prometheus text format.
+ */
+
+export interface LabelledMetric {
+  /** Without the `sigma_` prefix. */
+  name: string;
+  help: string;
+  kind: "gauge" | "counter";
+  series: { labels: Record<string, string>; value: number }[];
+}
+
+/** A label value as the text format wants it: backslash, double quote and line feed escaped. */
+function labelValue(text: string): string {
+  return text.replaceAll("\\", "\\\\").replaceAll('"', '\\"').replaceAll("\n", "\\n");
+}
+
+/** The text-format lines of `metric`: HELP and TYPE, then one line per series. */
+export function renderLabelled(metric: LabelledMetric): string {
+  let out = `# HELP sigma_${metric.name} ${metric.help}\n# TYPE sigma_${metric.name} ${metric.kind}\n`;
+  for (const { labels, value } of metric.series) {
+    const text = Object.entries(labels)
+      .map(([label, v]) => `${label}="${labelValue(v)}"`)
+      .join(",");
+    out += `sigma_${metric.name}{${text}} ${value}\n`;
+  }
+  return out;
+}

@@ -1,0 +1,20 @@
+import { expect, test } from "bun:test";
+import { renderLabelled } from "../../src/telemetry/metrics.ts";
+
+test("labelled metrics render as Prometheus text, label values escaped", () => {
+  const text = renderLabelled({
+    name: "kafka_consumer_lag",
+    help: "records not yet acknowledged",
+    kind: "gauge",
+    series: [
+      { labels: { topic: "events", partition: "0" }, value: 12 },
+      { labels: { topic: 'odd"name\\with\nbreak', partition: "1" }, value: 0 },
+    ],
+  });
+  expect(text).toBe(
+    "# HELP sigma_kafka_consumer_lag records not yet acknowledged\n" +
+      "# TYPE sigma_kafka_consumer_lag gauge\n" +
+      'sigma_kafka_consumer_lag{topic="events",partition="0"} 12\n' +
+      'sigma_kafka_consumer_lag{topic="odd\\"name\\\\with\\nbreak",partition="1"} 0\n',
+  );
+});
