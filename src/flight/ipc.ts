@@ -237,7 +237,6 @@ function layoutOf(type: DataType): { ownBuffers: number; children: Field[] } {
   }
 }
 
-
 /** Typed-array views need aligned offsets; a body at an odd offset of the gRPC frame is copied once. */
 function aligned(body: Uint8Array): Uint8Array {
   // `new Uint8Array(view)` copies; Buffer#slice (the gRPC message is a Buffer) would not.

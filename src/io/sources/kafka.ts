@@ -79,7 +79,6 @@ function partitionKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
 
-
 /** Awaits `work`, calling kafkajs heartbeat() meanwhile so a long backpressure wait keeps group membership. */
 async function whileHeartbeating<T>(work: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
   const timer = setInterval(() => {
@@ -189,8 +188,9 @@ export class KafkaSource implements Source {
     // Once stopping, fetched batches are left unread and uncommitted: the next run reads them.
     if (this.#stopping || batch.messages.length === 0) return;
     const rows = messagesToBatch(batch.topic, batch.partition, batch.messages);
-    this.#notePosition(batch.topic, batch.partition, batch.highWatermark, batch.firstOffset() ?? "0");
-    const ticket = this.#offsets.register(batch.topic, batch.partition, batch.firstOffset() ?? "0", batch.lastOffset());
+    const firstOffset = batch.firstOffset() ?? "0";
+    this.#notePosition(batch.topic, batch.partition, batch.highWatermark, firstOffset);
+    const ticket = this.#offsets.register(batch.topic, batch.partition, firstOffset, batch.lastOffset());
     const ack = new Ack((status, reason) => this.#onAck(ticket, status, reason), ctx.ledger);
     await whileHeartbeating(ctx.emit(rows, ack), payload.heartbeat);
     // Moves only the fetch position; with autoCommit off nothing is committed here.
