@@ -67,6 +67,7 @@ import {
 } from "./protocol.ts";
 import { DEFAULT_RING_LIMITS, MatchRing, type RingLimits } from "./ring.ts";
 import type { ServerTls } from "../cli/args.ts";
+import type { LabelledMetric } from "../telemetry/metrics.ts";
 
 /** What the CLI injects: the engine-facing facts the server reports, and the reload action. */
 export interface FlightServerHooks {
@@ -175,6 +176,29 @@ export class FlightServer implements Source {
       flush: () => Promise.resolve(),
       stop: () => Promise.resolve(),
     };
+  }
+
+  /** The server's counters for /metrics: calls per method, what DoPut and DoExchange received, refusals. */
+  metrics(): LabelledMetric[] {
+    const c = this.#counters;
+    const counter = (name: string, help: string, value: number): LabelledMetric => ({ name, help, kind: "counter", series: [{ labels: {}, value }] });
+    return [
+      {
+        name: "flight_calls_total",
+        help: "Flight calls served, by method",
+        kind: "counter",
+        series: [
+          { labels: { method: "DoPut" }, value: c.putCalls },
+          { labels: { method: "DoExchange" }, value: c.exchangeCalls },
+          { labels: { method: "DoGet" }, value: c.getCalls },
+        ],
+      },
+      counter("flight_received_batches_total", "record batches received by DoPut and DoExchange", c.batches),
+      counter("flight_received_rows_total", "rows of those batches", c.rows),
+      counter("flight_received_bytes_total", "FlightData header and body bytes received by DoPut and DoExchange", c.bytes),
+      counter("flight_invalid_batches_total", "batches refused as malformed (the caller got INVALID_ARGUMENT)", c.invalid),
+      counter("flight_unauthenticated_calls_total", "calls refused for a missing or wrong token", c.unauthenticated),
+    ];
   }
 
   get port(): number {

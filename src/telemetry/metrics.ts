@@ -1,8 +1,9 @@
 /**
- * Metrics with labels, for what comes in several series: a Kafka
- * partition's lag, one series per topic and partition. Sources report them
- * (`Source.metrics`); the admin endpoint renders them beside its own
- * unlabelled counters, in the Prometheus text format.
+ * Metrics that sources report (`Source.metrics`), with labels for what
+ * comes in several series: a Kafka partition's lag, one series per topic
+ * and partition; a Flight server's calls, one per method. The admin
+ * endpoint renders them beside its own counters, in the Prometheus text
+ * format.
  */
 
 export interface LabelledMetric {
@@ -25,7 +26,7 @@ export function renderLabelled(metric: LabelledMetric): string {
     const text = Object.entries(labels)
       .map(([label, v]) => `${label}="${labelValue(v)}"`)
       .join(",");
-    out += `sigma_${metric.name}{${text}} ${value}\n`;
+    out += text === "" ? `sigma_${metric.name} ${value}\n` : `sigma_${metric.name}{${text}} ${value}\n`;
   }
   return out;
 }

@@ -49,6 +49,8 @@ interface Served {
   port: number;
   /** grpc://127.0.0.1:port, or grpc+tls:// for a TLS server. */
   location: string;
+  /** The admin endpoint's port (--admin), for /metrics. */
+  adminPort: number;
   stderr: () => string;
 }
 
@@ -59,16 +61,18 @@ async function serve(token: string | null, tls: TestCertificates | null = null):
   const cmd = command();
   if (typeof cmd === "string") return cmd;
   const port = await freePort();
+  const adminPort = await freePort();
   const [exe, ...prefix] = cmd as [string, ...string[]];
   const env: Record<string, string | undefined> = { ...process.env, SIGMA_LOG: "warn" };
   if (token !== null) env.SIGMA_FLIGHT_TOKEN = token;
   else delete env.SIGMA_FLIGHT_TOKEN;
   const tlsFlags = tls === null ? [] : ["--flight-tls-cert", tls.certPath, "--flight-tls-key", tls.keyPath];
-  const child = spawn(exe, [...prefix, "--flight-server", `127.0.0.1:${port}`, ...tlsFlags, "--rules", `${ROOT}rules`, "--quiet"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const args = ["--flight-server", `127.0.0.1:${port}`, ...tlsFlags, "--admin", `127.0.0.1:${adminPort}`, "--rules", `${ROOT}rules`, "--quiet"];
+  const child = spawn(exe, [...prefix, ...args], { env, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
   const location = `${tls === null ? "grpc" : "grpc+tls"}://127.0.0.1:${port}`;
-  const s: Served = { child, port, location, stderr: () => err };
+  const s: Served = { child, port, location, adminPort, stderr: () => err };
   served.push(s);
   // Ready when the port accepts a Flight call (UNAUTHENTICATED counts as up), bounded to 30 s.
   const client = new FlightClient(location, { rootCerts: tls?.ca ?? null });
@@ -183,6 +187,8 @@ describe(`flight e2e (${mode})`, () => {
       call.end();
       expect(await code).toBe(3);
       expect((await client.listActions()).length).toBe(3);
+      const metrics = await (await fetch(`http://127.0.0.1:${open.adminPort}/metrics`)).text();
+      expect(Number(/^sigma_flight_invalid_batches_total (\d+)$/m.exec(metrics)?.[1] ?? NaN)).toBe(2);
     } finally {
       client.close();
     }
@@ -202,6 +208,23 @@ describe(`flight e2e (${mode})`, () => {
       { batch: 2, matches: 3 },
     ]);
   }, 130_000);
+
+  test("/metrics counts the server's calls, what they brought and the refusals", async () => {
+    if (skipped() || secured === null) return;
+    // By now the secured server served the auth test only: an anonymous call, the handshake, then
+    // "basic" with the token: DoPut of 3 batches (9 rows) and of 1 (2 rows), one DoGet, and a
+    // DoExchange of 3 batches (7 rows).
+    const text = await (await fetch(`http://127.0.0.1:${secured.adminPort}/metrics`)).text();
+    const value = (series: string): number => Number(new RegExp(`^sigma_${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    expect(value('flight_calls_total{method="DoPut"}')).toBe(2);
+    expect(value('flight_calls_total{method="DoExchange"}')).toBe(1);
+    expect(value('flight_calls_total{method="DoGet"}')).toBe(1);
+    expect(value("flight_received_batches_total")).toBe(7);
+    expect(value("flight_received_rows_total")).toBe(18);
+    expect(value("flight_invalid_batches_total")).toBe(0);
+    expect(value("flight_unauthenticated_calls_total")).toBeGreaterThanOrEqual(1);
+    expect(value("events_total")).toBe(18);
+  }, 30_000);
 
   test("TLS: pyarrow puts and lists over grpc+tls; plaintext and a client without the CA are refused", () => {
     if (skipped() || tlsSkipped(encrypted)) return;

@@ -1,6 +1,11 @@
 import { expect, test } from "bun:test";
 import { renderLabelled } from "../../src/telemetry/metrics.ts";
 
+test("a series without labels is the bare name", () => {
+  const text = renderLabelled({ name: "flight_received_rows_total", help: "rows", kind: "counter", series: [{ labels: {}, value: 7 }] });
+  expect(text).toBe("# HELP sigma_flight_received_rows_total rows\n# TYPE sigma_flight_received_rows_total counter\nsigma_flight_received_rows_total 7\n");
+});
+
 test("labelled metrics render as Prometheus text, label values escaped", () => {
   const text = renderLabelled({
     name: "kafka_consumer_lag",
