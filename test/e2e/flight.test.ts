@@ -211,20 +211,27 @@ describe(`flight e2e (${mode})`, () => {
 
   test("/metrics counts the server's calls, what they brought and the refusals", async () => {
     if (skipped() || secured === null) return;
-    // By now the secured server served the auth test only: an anonymous call, the handshake, then
-    // "basic" with the token: DoPut of 3 batches (9 rows) and of 1 (2 rows), one DoGet, and a
-    // DoExchange of 3 batches (7 rows).
-    const text = await (await fetch(`http://127.0.0.1:${secured.adminPort}/metrics`)).text();
-    const value = (series: string): number => Number(new RegExp(`^sigma_${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
-    expect(value('flight_calls_total{method="DoPut"}')).toBe(2);
-    expect(value('flight_calls_total{method="DoExchange"}')).toBe(1);
-    expect(value('flight_calls_total{method="DoGet"}')).toBe(1);
-    expect(value("flight_received_batches_total")).toBe(7);
-    expect(value("flight_received_rows_total")).toBe(18);
-    expect(value("flight_invalid_batches_total")).toBe(0);
-    expect(value("flight_unauthenticated_calls_total")).toBeGreaterThanOrEqual(1);
-    expect(value("events_total")).toBe(18);
-  }, 30_000);
+    const server = secured;
+    const read = async (): Promise<(series: string) => number> => {
+      const text = await (await fetch(`http://127.0.0.1:${server.adminPort}/metrics`)).text();
+      return (series) => Number(new RegExp(`^sigma_${series.replace(/[{}]/g, "\\$&")} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    };
+    const before = await read();
+    // "basic": DoPut of 3 batches (9 rows) and of 1 (2 rows), one DoGet, a DoExchange of 3 batches (7 rows).
+    py(server, "basic", TOKEN);
+    // "auth": an anonymous call, refused.
+    py(server, "auth", TOKEN);
+    const after = await read();
+    const added = (series: string): number => after(series) - before(series);
+    expect(added('flight_calls_total{method="DoPut"}')).toBe(2);
+    expect(added('flight_calls_total{method="DoExchange"}')).toBe(1);
+    expect(added('flight_calls_total{method="DoGet"}')).toBe(1);
+    expect(added("flight_received_batches_total")).toBe(7);
+    expect(added("flight_received_rows_total")).toBe(18);
+    expect(added("flight_invalid_batches_total")).toBe(0);
+    expect(added("flight_unauthenticated_calls_total")).toBeGreaterThanOrEqual(1);
+    expect(added("events_total")).toBe(18);
+  }, 130_000);
 
   test("TLS: pyarrow puts and lists over grpc+tls; plaintext and a client without the CA are refused", () => {
     if (skipped() || tlsSkipped(encrypted)) return;
