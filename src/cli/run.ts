@@ -60,7 +60,7 @@ function printSummary(summary: RunSummary): void {
   for (const rule of summary.topRules) console.error(`  ${String(rule.matches).padStart(8)}  ${rule.title} [${rule.id}]`);
 }
 
-function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector, input: Source): AdminServer | null {
+function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollector, input: Source, sinks: readonly Sink[]): AdminServer | null {
   const address = options.string("admin");
   if (address === undefined) return null;
   const tls = options.certificateAndKey("admin-tls-cert", "admin-tls-key");
@@ -86,7 +86,7 @@ function startAdmin(options: Options, live: LiveEngine, summary: SummaryCollecto
           rules_generation: live.generation,
           process_resident_memory_bytes: process.memoryUsage().rss,
         };
-        return { values, labelled: input.metrics?.() ?? [] };
+        return { values, labelled: [...(input.metrics?.() ?? []), ...sinks.flatMap((sink) => sink.metrics?.() ?? [])] };
       },
       reload: () => live.reload(),
     },
@@ -155,7 +155,7 @@ export async function runCommand(options: Options): Promise<number> {
   }
   const input = mergeSources(inputs);
 
-  const admin = startAdmin(options, live, summary, input);
+  const admin = startAdmin(options, live, summary, input, sinks);
   const controller = new AbortController();
   const stop = (): void => {
     controller.abort();

@@ -7,6 +7,7 @@
  * A sink writes either matches or dead letters, chosen by its config.
  */
 
+import type { LabelledMetric } from "../telemetry/metrics.ts";
 import type { Ack } from "./ack.ts";
 import type { EvalResult } from "./result.ts";
 
@@ -19,4 +20,6 @@ export interface Sink {
   /** Resolves when everything written so far is durable and its acks settled. */
   flush(): Promise<void>;
   stop(): Promise<void>;
+  /** What the sink reports on /metrics (Kafka: messages produced and failed, batches awaiting the broker). */
+  metrics?(): LabelledMetric[];
 }

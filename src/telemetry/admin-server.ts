@@ -59,8 +59,7 @@ export function renderMetrics(values: Record<string, number>, labelled: readonly
     const kind = name.endsWith("_total") ? "counter" : "gauge";
     out += `# HELP sigma_${name} ${HELP[name] ?? name}\n# TYPE sigma_${name} ${kind}\nsigma_${name} ${value}\n`;
   }
-  for (const metric of labelled) out += renderLabelled(metric);
-  return out;
+  return out + renderLabelled(labelled);
 }
 
 export class AdminServer {

@@ -14,7 +14,8 @@
  * (g) SIGTERM or SIGINT mid-stream: exit 0, and every match of what the
  *     group committed is in the output topic;
  * (h) a missing input topic is "input unreadable" (exit 4), said in one line;
- * (i) /metrics reports each partition's log end, committed offset and lag.
+ * (i) /metrics reports each partition's log end, committed offset and lag,
+ *     and the sink's produced, failed and pending counts.
  * Topics and groups are unique per test; every wait is bounded.
  */
 
@@ -260,11 +261,12 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
     expect(expected.filter((seq) => !seen.has(seq))).toEqual([]);
   }, 180_000);
 
-  test("(i) /metrics: each partition's log end, committed offset and lag, which reaches 0 once all is acknowledged", async () => {
+  test("(i) /metrics: each partition's log end, committed offset and lag, which reaches 0 once all is acknowledged; the sink's counts", async () => {
     const [input, output, group] = [uniqueName("e2e-in"), uniqueName("e2e-out"), uniqueName("e2e-g")];
     await createTopics(kafka, [input], 2);
     await createTopics(kafka, [output], 1);
-    await produce(kafka, input, events(4000).map(({ value }) => ({ value })));
+    const produced = events(4000);
+    await produce(kafka, input, produced.map(({ value }) => ({ value })));
     const ends = new Map((await endOffsets(input)).map((p) => [String(p.partition), Number(p.high)]));
 
     const server = Bun.serve({ port: 0, fetch: () => new Response() });
@@ -290,6 +292,12 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
       expect(gauge(text, "kafka_consumer_lag", partition)).toBe(0);
     }
     expect(text).toContain("# TYPE sigma_kafka_consumer_lag gauge");
+    // All committed, so the output has every match: the sink's own counters agree.
+    const sinkSeries = (name: string): number =>
+      Number(new RegExp(`^sigma_${name}\\{topic="${output}",role="matches"\\} (\\S+)$`, "m").exec(text)?.[1] ?? NaN);
+    expect(sinkSeries("kafka_produced_messages_total")).toBe(produced.filter((e) => e.matches).length);
+    expect(sinkSeries("kafka_failed_messages_total")).toBe(0);
+    expect(sinkSeries("kafka_pending_batches")).toBe(0);
   }, 120_000);
 
   test("(h) an input topic that does not exist: input unreadable, in one line that says so", async () => {

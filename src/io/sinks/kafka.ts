@@ -27,6 +27,7 @@ import type { EvalResult } from "../result.ts";
 import type { RuleHeader } from "../../plan/types.ts";
 import type { Sink, SinkRole } from "../sink.ts";
 import type { SinkSpec } from "../spec.ts";
+import type { LabelledMetric } from "../../telemetry/metrics.ts";
 
 /** The message key: the rule id, or the value of an event field (dotted path) as text. */
 export type KafkaKeyConfig = { kind: "rule" } | { kind: "field"; field: string };
@@ -164,6 +165,8 @@ export class KafkaSink implements Sink {
   readonly #producer: Producer;
   #connected: Promise<void> | undefined;
   readonly #pending = new Set<Promise<void>>();
+  #produced = 0;
+  #failed = 0;
 
   constructor(config: KafkaSinkConfig, kafka: Kafka = createKafkaClient(config.connection)) {
     this.role = config.role;
@@ -174,6 +177,16 @@ export class KafkaSink implements Sink {
       allowAutoTopicCreation: true,
       createPartitioner: keyCachingPartitioner(),
     });
+  }
+
+  /** Per topic: messages the broker acknowledged, messages whose send failed, batches awaiting the broker. */
+  metrics(): LabelledMetric[] {
+    const labels = { topic: this.#config.topic, role: this.role };
+    return [
+      { name: "kafka_produced_messages_total", help: "messages the brokers acknowledged", kind: "counter", series: [{ labels, value: this.#produced }] },
+      { name: "kafka_failed_messages_total", help: "messages whose send failed (their batches were not delivered)", kind: "counter", series: [{ labels, value: this.#failed }] },
+      { name: "kafka_pending_batches", help: "batches sent and not yet acknowledged by the brokers", kind: "gauge", series: [{ labels, value: this.#pending.size }] },
+    ];
   }
 
   async write(result: EvalResult, ack: Ack): Promise<void> {
@@ -189,8 +202,12 @@ export class KafkaSink implements Sink {
     while (this.#pending.size >= this.#config.maxPendingBatches) await Promise.race(this.#pending);
     const { topic } = this.#config;
     const sent = Promise.all(slices(messages).map((part) => this.#producer.send({ topic, acks: -1, messages: part }))).then(
-      () => ack.settle("delivered"),
+      () => {
+        this.#produced += messages.length;
+        ack.settle("delivered");
+      },
       (error: unknown) => {
+        this.#failed += messages.length;
         const reason = `kafka send to ${topic} failed: ${errorMessage(error)}`;
         log.error("kafka.send_failed", { topic, messages: messages.length, error: reason });
         ack.settle("failed", reason);
