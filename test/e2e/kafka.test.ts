@@ -35,6 +35,7 @@ import {
   SASL_SSL_CA,
   SASL_USER,
   startBroker,
+  type ReadMessage,
   stopBroker,
   testKafka,
   uniqueName,
@@ -142,6 +143,30 @@ async function firstOutput(topic: string, timeoutMs: number): Promise<number> {
   }
 }
 
+/**
+ * `count` events over 3 partitions through `run` (sigma with the given topic
+ * flags, to its end): it exits 0 with no error logged, and the output topic
+ * holds exactly the expected matches.
+ */
+async function roundTrip(count: number, run: (args: string[]) => Run): Promise<{ input: string; group: string; produced: ReturnType<typeof events>; out: ReadMessage[] }> {
+  const kafka = testKafka();
+  const [input, output, group] = [uniqueName("e2e-in"), uniqueName("e2e-out"), uniqueName("e2e-g")];
+  await createTopics(kafka, [input], 3);
+  await createTopics(kafka, [output], 1);
+  const produced = events(count);
+  await produce(kafka, input, produced.map(({ value }) => ({ value })));
+  const expected = produced.filter((e) => e.matches).map((e) => e.seq);
+
+  const { code, stderr } = await finish(run(["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output]), 90_000);
+  expect(stderr).not.toContain('"level":"error"');
+  expect(code).toBe(0);
+
+  const out = await readTopic(kafka, output, expected.length);
+  expect(out.length).toBe(expected.length);
+  expect(matchSeqs(out.map((m) => m.value)).sort((a, b) => a - b)).toEqual(expected);
+  return { input, group, produced, out };
+}
+
 function matchSeqs(values: string[]): number[] {
   return values.map((v) => (JSON.parse(v) as { event: { seq: number } }).event.seq);
 }
@@ -153,21 +178,7 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
   afterAll(() => stopBroker(), 60_000);
 
   test("(a) round trip: the output topic holds exactly the expected matches", async () => {
-    const [input, output, group] = [uniqueName("e2e-in"), uniqueName("e2e-out"), uniqueName("e2e-g")];
-    await createTopics(kafka, [input], 3);
-    await createTopics(kafka, [output], 1);
-    const produced = events(6000);
-    await produce(kafka, input, produced.map(({ value }) => ({ value })));
-    const expected = produced.filter((e) => e.matches).map((e) => e.seq);
-
-    const run = runSigma(["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output]);
-    const { code, stderr } = await finish(run, 90_000);
-    expect(stderr).not.toContain('"level":"error"');
-    expect(code).toBe(0);
-
-    const out = await readTopic(kafka, output, expected.length);
-    expect(out.length).toBe(expected.length);
-    expect(matchSeqs(out.map((m) => m.value)).sort((a, b) => a - b)).toEqual(expected);
+    const { input, out } = await roundTrip(6000, runSigma);
     const record = JSON.parse(out[0]?.value ?? "{}") as { rule: { id: string }; source: { topic: string; partition: number; offset: string } };
     expect(record.rule.id).toBe("3d1f5e0a-6b1e-4a57-9a55-5f0f3f2c0e11");
     expect(record.source.topic).toBe(input);
@@ -309,21 +320,7 @@ describe.skipIf(skip !== undefined)("dist/sigma --input kafka --output kafka", (
   }, 90_000);
 
   test.each<Mechanism>(["scram-sha-512", "plain"])("(d) round trip over SASL_SSL with %s: exactly the expected matches", async (mechanism) => {
-    const [input, output, group] = [uniqueName("e2e-sasl-in"), uniqueName("e2e-sasl-out"), uniqueName("e2e-sasl-g")];
-    await createTopics(kafka, [input], 3);
-    await createTopics(kafka, [output], 1);
-    const produced = events(3000);
-    await produce(kafka, input, produced.map(({ value }) => ({ value })));
-    const expected = produced.filter((e) => e.matches).map((e) => e.seq);
-
-    const run = runSigmaSaslSsl(mechanism, SASL_PASSWORD, ["--topic", input, "--group", group, "--from-beginning", "--kafka-stop-at-end", "--kafka-out-topic", output]);
-    const { code, stderr } = await finish(run, 90_000);
-    expect(stderr).not.toContain('"level":"error"');
-    expect(code).toBe(0);
-
-    const out = await readTopic(kafka, output, expected.length);
-    expect(out.length).toBe(expected.length);
-    expect(matchSeqs(out.map((m) => m.value)).sort((a, b) => a - b)).toEqual(expected);
+    const { input, group, produced } = await roundTrip(3000, (args) => runSigmaSaslSsl(mechanism, SASL_PASSWORD, args));
     // The group committed through the SASL_SSL connection: all of the input is consumed.
     const committed = [...(await committedOffsets(kafka, group, input)).values()].reduce((sum, o) => sum + Math.max(0, Number(o)), 0);
     expect(committed).toBe(produced.length);
