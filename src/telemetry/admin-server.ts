@@ -53,13 +53,12 @@ export function splitAddress(address: string): { host: string; port: number } {
   return { host: (match[1] ?? "").replace(/^\[|\]$/g, ""), port: Number(match[2]) };
 }
 
+/** The run's own counters and gauges (one series each, no labels), then the sources' and sinks' metrics. */
 export function renderMetrics(values: Record<string, number>, labelled: readonly LabelledMetric[]): string {
-  let out = "";
-  for (const [name, value] of Object.entries(values)) {
-    const kind = name.endsWith("_total") ? "counter" : "gauge";
-    out += `# HELP sigma_${name} ${HELP[name] ?? name}\n# TYPE sigma_${name} ${kind}\nsigma_${name} ${value}\n`;
-  }
-  return out + renderLabelled(labelled);
+  const own = Object.entries(values).map(
+    ([name, value]): LabelledMetric => ({ name, help: HELP[name] ?? name, kind: name.endsWith("_total") ? "counter" : "gauge", series: [{ labels: {}, value }] }),
+  );
+  return renderLabelled([...own, ...labelled]);
 }
 
 export class AdminServer {

@@ -1,9 +1,8 @@
 /**
- * Metrics that sources report (`Source.metrics`), with labels for what
- * comes in several series: a Kafka partition's lag, one series per topic
- * and partition; a Flight server's calls, one per method. The admin
- * endpoint renders them beside its own counters, in the Prometheus text
- * format.
+ * Metrics in the Prometheus text format: the admin endpoint's own counters
+ * and what sources and sinks report (`Source.metrics`, `Sink.metrics`), with
+ * labels for what comes in several series: a Kafka partition's lag, one
+ * series per topic and partition; a Flight server's calls, one per method.
  */
 
 export interface LabelledMetric {
