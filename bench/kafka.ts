@@ -185,14 +185,13 @@ async function runSigma(args: string[]): Promise<RunSummary> {
   const loaded = /loaded (\d+) rules.*?\((\d+) ms(?:, cached plan)?\)/.exec(stderr);
   const summary = /events (\d+), matches (\d+).*?dead letters (\d+), [\d.]+ s, ([\d,]+) events\/s/.exec(stderr);
   if (loaded === null || summary === null) throw new Error(`no summary in sigma's stderr:\n${stderr}`);
-  const brokerAfter = brokerCpuSeconds();
   const usage = child.resourceUsage();
   const cpu = usage?.cpuTime;
   return {
     ownRate: Number(summary[4]?.replaceAll(",", "")),
     cpuSeconds: cpu === undefined ? NaN : Number(cpu.user + cpu.system) / 1e6,
     peakRssBytes: usage?.maxRSS ?? NaN,
-    brokerCpuSeconds: brokerBefore === undefined || brokerAfter === undefined ? undefined : brokerAfter - brokerBefore,
+    brokerCpuSeconds: brokerCpuSince(brokerBefore),
     rules: Number(loaded[1]),
     ruleLoadSeconds: Number(loaded[2]) / 1000,
     events: Number(summary[1]),
@@ -200,6 +199,12 @@ async function runSigma(args: string[]): Promise<RunSummary> {
     deadLetters: Number(summary[3]),
     wallSeconds,
   };
+}
+
+/** The broker's CPU seconds since it used `before`, when its process is readable here. */
+function brokerCpuSince(before: number | undefined): number | undefined {
+  const now = brokerCpuSeconds();
+  return before === undefined || now === undefined ? undefined : now - before;
 }
 
 /** kafkajs alone: how fast it reads, and what reading costs it and the broker. */
@@ -231,11 +236,10 @@ async function consumeCeiling(topic: string, count: number): Promise<ConsumeCeil
     });
     const seconds = await done;
     const cpu = process.cpuUsage(cpuBefore);
-    const brokerAfter = brokerCpuSeconds();
     return {
       eventsPerSecond: count / seconds,
       consumerCpuSeconds: (cpu.user + cpu.system) / 1e6,
-      brokerCpuSeconds: brokerBefore === undefined || brokerAfter === undefined ? undefined : brokerAfter - brokerBefore,
+      brokerCpuSeconds: brokerCpuSince(brokerBefore),
     };
   } finally {
     await consumer.disconnect();
